@@ -1,0 +1,96 @@
+// Graph: a DAG of tensor ops with reverse-mode automatic differentiation.
+//
+//   graph::Graph<float> g;
+//   auto x = g.input("x", {graph::kBatch, 784});
+//   auto w = g.parameter("dense/kernel", {784, 10});
+//   auto y = graph::matmul(g, x, w);
+//   auto loss = graph::mean(g, graph::square(g, y));
+//   g.plan(128);                         // allocate every buffer once
+//   g.set_batch(100);                    // any n <= 128, no allocation
+//   copy data into g.value(x); g.forward(); g.backward(loss);
+//   g.grad(w) now holds dloss/dw
+//
+// Nodes are added in topological order (an op's inputs exist before it), so
+// forward runs in insertion order and backward in reverse. Where a value fans out
+// to several consumers, each consumer adds its gradient into the value's
+// gradient buffer in reverse insertion order: a fixed order, hence deterministic.
+//
+// Parameters live in one contiguous arena (values) and one for gradients, each
+// parameter 64-byte aligned inside it: all-reduce buckets, checkpoints and
+// replica checksums see plain spans.
+#pragma once
+
+#include "dtrain/graph/op.hpp"
+#include "dtrain/tensor.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dtrain::graph {
+
+using NodeId = std::int32_t;
+
+struct ParameterInfo {
+  std::string name;        // stable name, e.g. "dense_1/kernel"
+  Shape shape;
+  std::int64_t offset = 0; // into the parameter arenas
+  bool trainable = true;
+  NodeId node = -1;
+};
+
+template <class T>
+class Graph {
+ public:
+  Graph();
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  Graph(Graph&&) noexcept;
+  Graph& operator=(Graph&&) noexcept;
+
+  // A value fed from outside each step (dimension 0 is usually kBatch).
+  NodeId input(const std::string& name, const Shape& shape, bool requires_grad = false);
+  // A named parameter with a fixed shape; trainable ones get gradients.
+  NodeId parameter(const std::string& name, const Shape& shape, bool trainable = true);
+  // Adds an op node; checks shapes now (throws ShapeError naming op and shapes).
+  NodeId add(std::unique_ptr<Op<T>> op, std::vector<NodeId> inputs);
+
+  std::size_t size() const;
+  const Shape& shape(NodeId id) const;  // symbolic shape (dimension 0 may be kBatch)
+  std::string node_name(NodeId id) const;
+  bool requires_grad(NodeId id) const;
+
+  // Allocates every buffer for batches of up to max_batch rows and sets the batch
+  // to max_batch. The parameter arenas are allocated on the first call.
+  void plan(std::int64_t max_batch);
+  // Switches to a batch of n <= max_batch rows without allocating.
+  void set_batch(std::int64_t n);
+  std::int64_t batch() const;
+
+  View<T> value(NodeId id);
+  View<T> grad(NodeId id);  // empty view if the node needs no gradient
+
+  void forward(bool training = true);
+  // Zeroes every gradient, seeds d(output)/d(output) = 1 and propagates back.
+  void backward(NodeId output);
+  // The step counter given to ops (dropout masks); forward does not advance it.
+  void set_step(std::uint64_t step);
+
+  const std::vector<ParameterInfo>& parameters() const;
+  std::span<T> parameter_values();
+  std::span<T> parameter_grads();
+  View<T> parameter_value(std::size_t index);
+  View<T> parameter_grad(std::size_t index);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class Graph<float>;
+extern template class Graph<double>;
+
+}  // namespace dtrain::graph

@@ -1,0 +1,34 @@
+// Matrix products on row-major buffers, parallel over fixed-size blocks.
+//
+//   gemm_nn(x, w, y, batch, in, out, /*accumulate=*/false);   // y  = x · w
+//   gemm_nt(dy, w, dx, batch, out, in, true);                 // dx += dy · wᵀ
+//   gemm_tn(x, dy, dw, batch, in, out, true);                 // dw += xᵀ · dy
+//
+// Each output block is computed by one single-threaded Eigen product over the
+// whole reduction dimension, so the result never depends on the thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace dtrain::kernels {
+
+// Rows of the output computed per task by gemm_nn / gemm_nt (a fixed constant:
+// changing it changes rounding, never correctness).
+inline constexpr std::int64_t kGemmRowBlock = 32;
+// Rows of the weight gradient computed per task by gemm_tn.
+inline constexpr std::int64_t kGemmTnRowBlock = 128;
+
+// C[m,n] (+)= A[m,k] · B[k,n]
+template <class T>
+void gemm_nn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+             bool accumulate);
+// C[m,k] (+)= A[m,n] · B[k,n]ᵀ
+template <class T>
+void gemm_nt(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k,
+             bool accumulate);
+// C[k,n] (+)= A[m,k]ᵀ · B[m,n]
+template <class T>
+void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+             bool accumulate);
+
+}  // namespace dtrain::kernels

@@ -1,0 +1,95 @@
+// matmul and bias_add: the dense layer's ops.
+#include "common.hpp"
+
+#include "dtrain/graph/ops.hpp"
+#include "dtrain/kernels/gemm.hpp"
+
+namespace dtrain::graph {
+namespace {
+
+using detail::expect_inputs;
+
+// out[m,n] = a[m,k] · b[k,n];  da += dout · bᵀ;  db += aᵀ · dout
+template <class T>
+class MatMul final : public Op<T> {
+ public:
+  std::string name() const override { return "matmul"; }
+  Shape output_shape(std::span<const Shape> in) const override {
+    expect_inputs(name(), in, 2);
+    if (in[0].rank() != 2 || in[1].rank() != 2) throw_shape_error(name(), in, "both inputs must be rank 2");
+    if (in[0][1] != in[1][0]) throw_shape_error(name(), in, "inner dimensions differ");
+    return {in[0][0], in[1][1]};
+  }
+  void forward(const OpContext<T>& c) override {
+    const auto m = c.in[0].shape[0], k = c.in[0].shape[1], n = c.in[1].shape[1];
+    kernels::gemm_nn(c.in[0].data, c.in[1].data, c.out.data, m, k, n, false);
+  }
+  void backward(const OpContext<T>& c) override {
+    const auto m = c.in[0].shape[0], k = c.in[0].shape[1], n = c.in[1].shape[1];
+    if (!c.din[0].empty()) kernels::gemm_nt(c.dout.data, c.in[1].data, c.din[0].data, m, n, k, true);
+    if (!c.din[1].empty()) kernels::gemm_tn(c.in[0].data, c.dout.data, c.din[1].data, m, k, n, true);
+  }
+};
+
+// out[r, :] = x[r, :] + b;  dx += dout;  db += Σ_r dout[r, :]
+template <class T>
+class BiasAdd final : public Op<T> {
+ public:
+  std::string name() const override { return "bias_add"; }
+  Shape output_shape(std::span<const Shape> in) const override {
+    expect_inputs(name(), in, 2);
+    if (in[0].rank() < 1 || in[1].rank() != 1 || in[0][in[0].rank() - 1] != in[1][0]) {
+      throw_shape_error(name(), in, "bias must be a vector matching the last dimension");
+    }
+    return in[0];
+  }
+  void forward(const OpContext<T>& c) override {
+    const auto n = c.in[1].shape[0];
+    const auto rows = c.in[0].size() / n;
+    const auto b = c.in[1].matrix().reshaped(1, n);
+    kernels::for_blocks(rows, row_block(n), [&](std::int64_t r0, std::int64_t r1) {
+      MatrixMap<T> out(c.out.data + r0 * n, r1 - r0, n);
+      Eigen::Map<const RowMatrix<T>> x(c.in[0].data + r0 * n, r1 - r0, n);
+      out.noalias() = x.rowwise() + b.row(0);
+    });
+  }
+  void backward(const OpContext<T>& c) override {
+    const auto n = c.in[1].shape[0];
+    const auto rows = c.in[0].size() / n;
+    if (!c.din[0].empty()) {
+      detail::for_elements(c.dout.size(), [&](std::int64_t b, std::int64_t e) {
+        for (auto i = b; i < e; ++i) c.din[0].data[i] += c.dout.data[i];
+      });
+    }
+    if (!c.din[1].empty()) {
+      // Column blocks, each summing every row in order: deterministic.
+      constexpr std::int64_t kCols = 64;
+      kernels::for_blocks(n, kCols, [&](std::int64_t c0, std::int64_t c1) {
+        T* db = c.din[1].data;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const T* d = c.dout.data + r * n;
+          for (auto j = c0; j < c1; ++j) db[j] += d[j];
+        }
+      });
+    }
+  }
+
+ private:
+  static std::int64_t row_block(std::int64_t n) { return std::max<std::int64_t>(1, detail::kElementBlock / n); }
+};
+
+}  // namespace
+
+template <class T>
+NodeId matmul(Graph<T>& g, NodeId a, NodeId b) {
+  return detail::add_op<T, MatMul<T>>(g, {a, b});
+}
+template <class T>
+NodeId bias_add(Graph<T>& g, NodeId x, NodeId b) {
+  return detail::add_op<T, BiasAdd<T>>(g, {x, b});
+}
+
+DTRAIN_INSTANTIATE_BUILDER(NodeId, matmul, NodeId, NodeId)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, bias_add, NodeId, NodeId)
+
+}  // namespace dtrain::graph

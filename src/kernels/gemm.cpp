@@ -1,0 +1,68 @@
+#include "dtrain/kernels/gemm.hpp"
+
+#include "dtrain/kernels/parallel.hpp"
+#include "dtrain/tensor.hpp"
+
+namespace dtrain::kernels {
+namespace {
+
+template <class T>
+using CMap = Eigen::Map<const RowMatrix<T>>;
+template <class T>
+using MMap = Eigen::Map<RowMatrix<T>>;
+
+template <class Dst, class Expr>
+void assign(Dst&& dst, const Expr& expr, bool accumulate) {
+  if (accumulate) {
+    dst.noalias() += expr;
+  } else {
+    dst.noalias() = expr;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm_nn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+             bool accumulate) {
+  const CMap<T> bm(b, k, n);
+  for_blocks(m, kGemmRowBlock, [&](std::int64_t r0, std::int64_t r1) {
+    const CMap<T> am(a + r0 * k, r1 - r0, k);
+    MMap<T> cm(c + r0 * n, r1 - r0, n);
+    assign(cm, am * bm, accumulate);
+  });
+}
+
+template <class T>
+void gemm_nt(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k,
+             bool accumulate) {
+  const CMap<T> bm(b, k, n);
+  for_blocks(m, kGemmRowBlock, [&](std::int64_t r0, std::int64_t r1) {
+    const CMap<T> am(a + r0 * n, r1 - r0, n);
+    MMap<T> cm(c + r0 * k, r1 - r0, k);
+    assign(cm, am * bm.transpose(), accumulate);
+  });
+}
+
+template <class T>
+void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+             bool accumulate) {
+  const CMap<T> am(a, m, k);
+  const CMap<T> bm(b, m, n);
+  for_blocks(k, kGemmTnRowBlock, [&](std::int64_t r0, std::int64_t r1) {
+    MMap<T> cm(c + r0 * n, r1 - r0, n);
+    assign(cm, am.middleCols(r0, r1 - r0).transpose() * bm, accumulate);
+  });
+}
+
+#define DTRAIN_INSTANTIATE_GEMM(T)                                                          \
+  template void gemm_nn<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, \
+                           bool);                                                           \
+  template void gemm_nt<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, \
+                           bool);                                                           \
+  template void gemm_tn<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, bool);
+DTRAIN_INSTANTIATE_GEMM(float)
+DTRAIN_INSTANTIATE_GEMM(double)
+#undef DTRAIN_INSTANTIATE_GEMM
+
+}  // namespace dtrain::kernels

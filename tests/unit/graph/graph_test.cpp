@@ -1,0 +1,152 @@
+// Graph mechanics: shape errors, planning, batch changes, parameters arena,
+// and no allocation inside a step.
+#include "dtrain/core/error.hpp"
+#include "dtrain/graph/graph.hpp"
+#include "dtrain/graph/ops.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// g++ cannot see that our operator new pairs with free().
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// Counts every allocation made through operator new in this test binary.
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace dtrain {
+namespace {
+
+using graph::Graph;
+using graph::kBatch;
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  return "(no ShapeError thrown)";
+}
+
+TEST(GraphShapes, MismatchNamesTheOpAndBothShapes) {
+  Graph<float> g;
+  auto x = g.input("x", {kBatch, 784});
+  auto w = g.parameter("w", {512, 10});
+  const auto msg = error_of([&] { graph::matmul(g, x, w); });
+  EXPECT_NE(msg.find("matmul"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[batch, 784]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[512, 10]"), std::string::npos) << msg;
+}
+
+TEST(GraphShapes, EveryOpChecksItsInputs) {
+  Graph<float> g;
+  auto a = g.input("a", {kBatch, 3});
+  auto b = g.input("b", {kBatch, 4});
+  auto v = g.input("v", {5});
+  struct Case {
+    const char* op;
+    std::function<void()> call;
+  };
+  const std::vector<Case> cases = {
+      {"add", [&] { graph::add(g, a, b); }},
+      {"sub", [&] { graph::sub(g, a, b); }},
+      {"mul", [&] { graph::mul(g, a, b); }},
+      {"bias_add", [&] { graph::bias_add(g, a, v); }},
+      {"matmul", [&] { graph::matmul(g, a, b); }},
+      {"concat", [&] { graph::concat(g, {a, v}, 1); }},
+      {"slice", [&] { graph::slice(g, a, 1, 2, 7); }},
+      {"reshape", [&] { graph::reshape(g, a, {2, 2}); }},
+      {"sum", [&] { graph::sum(g, a, 3); }},
+  };
+  for (const auto& c : cases) {
+    const auto msg = error_of(c.call);
+    EXPECT_EQ(msg.rfind(c.op, 0), 0u) << c.op << ": " << msg;
+    EXPECT_NE(msg.find("input shapes"), std::string::npos) << msg;
+  }
+}
+
+TEST(Graph, ForwardBackwardOfASmallExpression) {
+  // L = Σ (x·w)², dL/dw = 2 xᵀ (x·w)
+  Graph<double> g;
+  auto x = g.input("x", {kBatch, 2});
+  auto w = g.parameter("w", {2, 1});
+  auto loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
+  g.plan(2);
+  double* xv = g.value(x).data;
+  xv[0] = 1; xv[1] = 2; xv[2] = 3; xv[3] = 4;
+  g.value(w).data[0] = 0.5;
+  g.value(w).data[1] = -1;
+  g.forward();
+  // rows: 0.5 - 2 = -1.5 ; 1.5 - 4 = -2.5 → L = 2.25 + 6.25
+  EXPECT_DOUBLE_EQ(g.value(loss).data[0], 8.5);
+  g.backward(loss);
+  EXPECT_DOUBLE_EQ(g.grad(w).data[0], 2 * (1 * -1.5 + 3 * -2.5));
+  EXPECT_DOUBLE_EQ(g.grad(w).data[1], 2 * (2 * -1.5 + 4 * -2.5));
+  EXPECT_TRUE(g.grad(x).empty());  // inputs need no gradient by default
+}
+
+TEST(Graph, SmallerBatchUsesThePlannedBuffers) {
+  Graph<float> g;
+  auto x = g.input("x", {kBatch, 3});
+  auto y = graph::sum(g, x, 1);
+  g.plan(8);
+  const float* before = g.value(y).data;
+  g.set_batch(5);
+  EXPECT_EQ(g.value(y).shape, (Shape{5}));
+  EXPECT_EQ(g.value(y).data, before);
+  EXPECT_THROW(g.set_batch(9), ArgumentError);
+}
+
+TEST(Graph, ParametersLiveInOneAlignedArena) {
+  Graph<float> g;
+  g.parameter("a/kernel", {3, 5});
+  g.parameter("a/bias", {5});
+  g.parameter("b/kernel", {5, 2}, /*trainable=*/false);
+  EXPECT_THROW(g.parameter("a/bias", {5}), ArgumentError);
+  const auto values = g.parameter_values();
+  ASSERT_EQ(g.parameters().size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto v = g.parameter_value(i);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data) % 64, 0u);
+    EXPECT_GE(v.data, values.data());
+    EXPECT_LE(v.data + v.size(), values.data() + values.size());
+  }
+  EXPECT_EQ(g.parameters()[1].name, "a/bias");
+  EXPECT_FALSE(g.parameters()[2].trainable);
+}
+
+TEST(Graph, TrainingStepAllocatesNothing) {
+  Graph<float> g;
+  auto x = g.input("x", {kBatch, 64});
+  auto w = g.parameter("w", {64, 32});
+  auto b = g.parameter("b", {32});
+  auto h = graph::relu(g, graph::bias_add(g, graph::matmul(g, x, w), b));
+  auto loss = graph::mean(g, graph::log_softmax(g, h));
+  g.plan(16);
+  g.forward();
+  g.backward(loss);
+  const long before = g_allocations.load();
+  for (int step = 0; step < 3; ++step) {
+    g.set_batch(step % 2 ? 16 : 9);
+    g.forward();
+    g.backward(loss);
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+}  // namespace
+}  // namespace dtrain

@@ -1,0 +1,181 @@
+// Finite-difference gradient checks (double precision) for every graph op.
+#include "support/grad_check.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dtrain {
+namespace {
+
+using graph::Graph;
+using graph::NodeId;
+using testing::check_gradients;
+using testing::GradCheckOptions;
+using Ids = std::vector<NodeId>;
+
+constexpr double kTolerance = 1e-6;
+
+::testing::AssertionResult gradients_ok(const testing::GradCheckResult& r) {
+  if (r.checked == 0) return ::testing::AssertionFailure() << "nothing was checked";
+  if (r.max_rel_error <= kTolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "max relative error " << r.max_rel_error << " at " << r.worst;
+}
+#define EXPECT_GRADIENTS_OK(result) EXPECT_TRUE(gradients_ok(result))
+
+using UnaryBuilder = NodeId (*)(Graph<double>&, NodeId);
+
+struct UnaryCase {
+  const char* name;
+  UnaryBuilder build;
+  GradCheckOptions opt;
+};
+
+class UnaryOpGradient : public ::testing::TestWithParam<UnaryCase> {};
+
+TEST_P(UnaryOpGradient, MatchesFiniteDifferences) {
+  const auto& c = GetParam();
+  for (const Shape& s : {Shape{3, 4}, Shape{2, 3, 5}, Shape{1, 1}}) {
+    EXPECT_GRADIENTS_OK(check_gradients({s}, [&](auto& g, const Ids& in) { return c.build(g, in[0]); }, c.opt))
+        << c.name << " shape " << s.str();
+  }
+}
+
+GradCheckOptions kinked() {
+  GradCheckOptions o;
+  o.min_abs = 0.05;
+  return o;
+}
+GradCheckOptions positive() {
+  GradCheckOptions o;
+  o.lo = 0.2;
+  o.hi = 3.0;
+  return o;
+}
+GradCheckOptions wide() {
+  GradCheckOptions o;
+  o.lo = -4;
+  o.hi = 4;
+  o.min_abs = 0.05;
+  return o;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, UnaryOpGradient,
+    ::testing::Values(
+        UnaryCase{"scale", [](Graph<double>& g, NodeId x) { return graph::scale(g, x, -2.5); }, {}},
+        UnaryCase{"relu", [](Graph<double>& g, NodeId x) { return graph::relu(g, x); }, kinked()},
+        UnaryCase{"leaky_relu", [](Graph<double>& g, NodeId x) { return graph::leaky_relu(g, x, 0.1); }, kinked()},
+        UnaryCase{"elu", [](Graph<double>& g, NodeId x) { return graph::elu(g, x, 1.5); }, wide()},
+        UnaryCase{"gelu", [](Graph<double>& g, NodeId x) { return graph::gelu(g, x); }, wide()},
+        UnaryCase{"sigmoid", [](Graph<double>& g, NodeId x) { return graph::sigmoid(g, x); }, wide()},
+        UnaryCase{"tanh", [](Graph<double>& g, NodeId x) { return graph::tanh(g, x); }, wide()},
+        UnaryCase{"softplus", [](Graph<double>& g, NodeId x) { return graph::softplus(g, x); }, wide()},
+        UnaryCase{"abs", [](Graph<double>& g, NodeId x) { return graph::abs(g, x); }, kinked()},
+        UnaryCase{"square", [](Graph<double>& g, NodeId x) { return graph::square(g, x); }, wide()},
+        UnaryCase{"exp", [](Graph<double>& g, NodeId x) { return graph::exp(g, x); }, {}},
+        UnaryCase{"log", [](Graph<double>& g, NodeId x) { return graph::log(g, x); }, positive()},
+        UnaryCase{"softmax", [](Graph<double>& g, NodeId x) { return graph::softmax(g, x); }, wide()},
+        UnaryCase{"log_softmax", [](Graph<double>& g, NodeId x) { return graph::log_softmax(g, x); }, wide()},
+        UnaryCase{"sum", [](Graph<double>& g, NodeId x) { return graph::sum(g, x); }, {}},
+        UnaryCase{"mean", [](Graph<double>& g, NodeId x) { return graph::mean(g, x); }, {}},
+        UnaryCase{"sum_axis0", [](Graph<double>& g, NodeId x) { return graph::sum(g, x, 0); }, {}},
+        UnaryCase{"mean_axis_last", [](Graph<double>& g, NodeId x) { return graph::mean(g, x, -1); }, {}},
+        UnaryCase{"flatten", [](Graph<double>& g, NodeId x) { return graph::flatten(g, x); }, {}},
+        UnaryCase{"slice_last", [](Graph<double>& g, NodeId x) {
+          const auto& s = g.shape(x);
+          return graph::slice(g, x, -1, 0, s[s.rank() - 1]);
+        }, {}}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(OpGradient, MatMul) {
+  for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{1, 7, 2}, std::tuple{40, 33, 3}}) {
+    EXPECT_GRADIENTS_OK(check_gradients({{m, k}, {k, n}},
+                                        [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }));
+  }
+}
+
+TEST(OpGradient, MatMulAcrossSeveralRowBlocks) {
+  // 70 rows > kGemmRowBlock, 300 > kGemmTnRowBlock: exercises block edges.
+  GradCheckOptions o;
+  o.floor = 1e-2;
+  EXPECT_GRADIENTS_OK(check_gradients({{70, 300}, {300, 3}},
+                                      [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }, o));
+}
+
+TEST(OpGradient, BiasAdd) {
+  for (const Shape& s : {Shape{4, 3}, Shape{2, 3, 5}}) {
+    EXPECT_GRADIENTS_OK(check_gradients({s, {s[s.rank() - 1]}},
+                                        [](auto& g, const Ids& in) { return graph::bias_add(g, in[0], in[1]); }));
+  }
+}
+
+TEST(OpGradient, AddSubMul) {
+  for (const Shape& s : {Shape{4, 3}, Shape{2, 3, 2}}) {
+    EXPECT_GRADIENTS_OK(check_gradients({s, s}, [](auto& g, const Ids& in) { return graph::add(g, in[0], in[1]); }));
+    EXPECT_GRADIENTS_OK(check_gradients({s, s}, [](auto& g, const Ids& in) { return graph::sub(g, in[0], in[1]); }));
+    EXPECT_GRADIENTS_OK(check_gradients({s, s}, [](auto& g, const Ids& in) { return graph::mul(g, in[0], in[1]); }));
+  }
+}
+
+TEST(OpGradient, MulOfAValueWithItself) {
+  // Both inputs of one op are the same node: the two contributions must add.
+  EXPECT_GRADIENTS_OK(check_gradients({{3, 4}}, [](auto& g, const Ids& in) { return graph::mul(g, in[0], in[0]); }));
+}
+
+TEST(OpGradient, SumAndMeanOverMiddleAxis) {
+  EXPECT_GRADIENTS_OK(check_gradients({{2, 3, 4}}, [](auto& g, const Ids& in) { return graph::sum(g, in[0], 1); }));
+  EXPECT_GRADIENTS_OK(check_gradients({{2, 3, 4}}, [](auto& g, const Ids& in) { return graph::mean(g, in[0], 1); }));
+}
+
+TEST(OpGradient, SumOverManyBlocks) {
+  // 3 × 2 × 16384 elements: several reduction blocks combined in order.
+  GradCheckOptions o;
+  EXPECT_GRADIENTS_OK(check_gradients({{3, 2, 16384}}, [](auto& g, const Ids& in) {
+    return graph::slice(g, graph::scale(g, graph::sum(g, in[0], 1), 1.0), 1, 100, 110);
+  }, o));
+}
+
+TEST(OpGradient, Reshape) {
+  EXPECT_GRADIENTS_OK(check_gradients({{2, 12}}, [](auto& g, const Ids& in) {
+    return graph::reshape(g, in[0], {3, -1});
+  }));
+}
+
+TEST(OpGradient, ConcatOnEveryAxis) {
+  for (int axis : {0, 1, 2, -1}) {
+    EXPECT_GRADIENTS_OK(check_gradients({{2, 3, 4}, {2, 3, 4}, {2, 3, 4}}, [axis](auto& g, const Ids& in) {
+      return graph::concat(g, in, axis);
+    })) << "axis " << axis;
+  }
+  EXPECT_GRADIENTS_OK(check_gradients({{2, 3}, {2, 5}}, [](auto& g, const Ids& in) {
+    return graph::concat(g, in, 1);
+  }));
+}
+
+TEST(OpGradient, SliceInTheMiddle) {
+  EXPECT_GRADIENTS_OK(check_gradients({{3, 6, 2}}, [](auto& g, const Ids& in) {
+    return graph::slice(g, in[0], 1, 2, 5);
+  }));
+}
+
+TEST(OpGradient, DagWithOneValueFeedingThreeConsumers) {
+  // h = tanh(x·w) feeds three branches that join again: the gradient of h is
+  // the sum of three contributions.
+  EXPECT_GRADIENTS_OK(check_gradients({{5, 4}, {4, 6}}, [](auto& g, const Ids& in) {
+    const auto h = graph::tanh(g, graph::matmul(g, in[0], in[1]));
+    const auto a = graph::square(g, h);
+    const auto b = graph::sigmoid(g, h);
+    const auto c = graph::scale(g, h, 3.0);
+    return graph::concat(g, Ids{graph::mul(g, a, b), c, h}, 1);
+  }));
+}
+
+TEST(OpGradient, SoftmaxCrossEntropyChain) {
+  // -mean(Σ y ⊙ log_softmax(x·w + b)): the classification loss composed of ops.
+  EXPECT_GRADIENTS_OK(check_gradients({{6, 5}, {5, 4}, {4}}, [](auto& g, const Ids& in) {
+    const auto logits = graph::bias_add(g, graph::matmul(g, in[0], in[1]), in[2]);
+    return graph::scale(g, graph::mean(g, graph::log_softmax(g, logits)), -1.0);
+  }));
+}
+
+}  // namespace
+}  // namespace dtrain
