@@ -81,6 +81,23 @@ struct Graph<T>::Impl {
   std::int64_t max_batch = 0;
   std::int64_t batch = 0;
   std::uint64_t step = 0;
+  // ready_after[i]: trainable parameters whose gradient is final once node i's
+  // backward has run (node i is their first consumer). Index size(): unused ones.
+  std::vector<std::vector<std::size_t>> ready_after;
+
+  void plan_ready_lists() {
+    ready_after.assign(nodes.size() + 1, {});
+    for (std::size_t p = 0; p < params.size(); ++p) {
+      if (!params[p].trainable) continue;
+      std::size_t first = nodes.size();
+      for (std::size_t i = 0; i < nodes.size() && first == nodes.size(); ++i) {
+        for (NodeId in : nodes[i].inputs) {
+          if (in == params[p].node) first = i;
+        }
+      }
+      ready_after[first].push_back(p);
+    }
+  }
 
   Node& node(NodeId id) {
     if (id < 0 || static_cast<std::size_t>(id) >= nodes.size()) {
@@ -240,6 +257,7 @@ void Graph<T>::plan(std::int64_t max_batch) {
     }
   }
   im.refresh_views();  // the buffers moved
+  im.plan_ready_lists();
 }
 
 template <class T>
@@ -283,7 +301,7 @@ void Graph<T>::forward(bool training) {
 }
 
 template <class T>
-void Graph<T>::backward(NodeId output) {
+void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
   auto& im = *impl_;
   if (im.max_batch == 0) throw Error("graph: backward before plan");
   auto& out = im.node(output);
@@ -295,9 +313,20 @@ void Graph<T>::backward(NodeId output) {
   }
   zero(im.param_grads.data(), static_cast<std::int64_t>(im.param_grads.size()));
   std::fill_n(im.grad_ptr(out), out.concrete.numel(), T(1));
+  if (observer) {
+    for (auto p : im.ready_after[im.nodes.size()]) observer->parameter_ready(p);
+    // Consumers after `output` take no part in this backward.
+    for (auto i = im.nodes.size() - 1; i > static_cast<std::size_t>(output); --i) {
+      for (auto p : im.ready_after[i]) observer->parameter_ready(p);
+    }
+  }
   for (auto i = static_cast<std::int64_t>(output); i >= 0; --i) {
     auto& n = im.nodes[static_cast<std::size_t>(i)];
     if (n.kind == Kind::kOp && n.requires_grad) n.op->backward(im.context(n, true));
+    if (observer) {
+      for (auto p : im.ready_after[static_cast<std::size_t>(i)]) observer->parameter_ready(p);
+      observer->after_op();
+    }
   }
 }
 

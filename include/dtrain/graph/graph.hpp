@@ -41,6 +41,19 @@ struct ParameterInfo {
   NodeId node = -1;
 };
 
+// Told about progress during backward: the gradient reducer starts the
+// all-reduce of a bucket as soon as its parameters' gradients are final, and
+// polls MPI between ops. The graph itself knows nothing about MPI.
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  // The gradient of trainable parameter `index` (into parameters()) is final
+  // for this step. Called once per trainable parameter per backward.
+  virtual void parameter_ready(std::size_t index) = 0;
+  // Called after each op's backward: a cheap point to make progress.
+  virtual void after_op() {}
+};
+
 template <class T>
 class Graph {
  public:
@@ -75,7 +88,7 @@ class Graph {
 
   void forward(bool training = true);
   // Zeroes every gradient, seeds d(output)/d(output) = 1 and propagates back.
-  void backward(NodeId output);
+  void backward(NodeId output, BackwardObserver* observer = nullptr);
   // The step counter given to ops (dropout masks); forward does not advance it.
   void set_step(std::uint64_t step);
 

@@ -150,3 +150,35 @@ TEST(Graph, TrainingStepAllocatesNothing) {
 
 }  // namespace
 }  // namespace dtrain
+
+namespace dtrain {
+namespace {
+
+struct RecordingObserver : graph::BackwardObserver {
+  std::vector<std::size_t> ready;
+  int ops = 0;
+  void parameter_ready(std::size_t index) override { ready.push_back(index); }
+  void after_op() override { ++ops; }
+};
+
+TEST(Graph, ObserverHearsParametersInTheOrderBackwardFinishesThem) {
+  graph::Graph<float> g;
+  auto x = g.input("x", {graph::kBatch, 4});
+  auto w1 = g.parameter("d1/kernel", {4, 3});
+  auto b1 = g.parameter("d1/bias", {3});
+  auto w2 = g.parameter("d2/kernel", {3, 2});
+  g.parameter("frozen", {2}, /*trainable=*/false);
+  g.parameter("unused", {2});
+  auto h = graph::bias_add(g, graph::matmul(g, x, w1), b1);
+  auto loss = graph::sum(g, graph::matmul(g, graph::relu(g, h), w2));
+  (void)w2;
+  g.plan(2);
+  RecordingObserver obs;
+  g.backward(loss, &obs);
+  // unused first (nothing to wait for), then d2/kernel, d1/bias, d1/kernel.
+  EXPECT_EQ(obs.ready, (std::vector<std::size_t>{4, 2, 1, 0}));
+  EXPECT_GT(obs.ops, 0);
+}
+
+}  // namespace
+}  // namespace dtrain
