@@ -1,0 +1,24 @@
+// Activations by their Keras names, applied as graph ops.
+//
+//   check_activation("relu", "Dense 'dense'");          // throws for unknown names
+//   auto y = apply_activation(g, x, "gelu");
+//
+// Names: linear, relu, leaky_relu (alpha 0.2), elu (alpha 1), gelu (exact),
+// sigmoid, tanh, softplus, softmax (last axis).
+#pragma once
+
+#include "dtrain/graph/graph.hpp"
+
+#include <string>
+#include <vector>
+
+namespace dtrain {
+
+const std::vector<std::string>& activation_names();
+// Throws ArgumentError("<owner>: unknown activation 'x' (valid: ...)").
+void check_activation(const std::string& name, const std::string& owner);
+
+template <class T>
+graph::NodeId apply_activation(graph::Graph<T>& g, graph::NodeId x, const std::string& name);
+
+}  // namespace dtrain

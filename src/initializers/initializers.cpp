@@ -1,0 +1,96 @@
+#include "dtrain/initializers.hpp"
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/core/random.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dtrain::initializers {
+namespace {
+
+struct Fans {
+  double in, out;
+};
+
+Fans fans(const Shape& s) {
+  if (s.rank() == 0) return {1, 1};
+  if (s.rank() == 1) return {static_cast<double>(s[0]), static_cast<double>(s[0])};
+  double receptive = 1;
+  for (int i = 0; i + 2 < s.rank(); ++i) receptive *= static_cast<double>(s[i]);
+  return {receptive * static_cast<double>(s[s.rank() - 2]), receptive * static_cast<double>(s[s.rank() - 1])};
+}
+
+// Keras VarianceScaling: scale / fan, uniform or truncated normal.
+template <class T>
+void variance_scaling(View<T> out, double scale, double fan, bool uniform, Rng& rng) {
+  const double var = scale / std::max(1.0, fan);
+  if (uniform) {
+    const double limit = std::sqrt(3.0 * var);
+    for (std::int64_t i = 0; i < out.size(); ++i) out.data[i] = static_cast<T>(rng.uniform(-limit, limit));
+    return;
+  }
+  const double stddev = std::sqrt(var) / 0.87962566103423978;
+  for (std::int64_t i = 0; i < out.size(); ++i) {
+    double z;
+    do {
+      z = rng.normal();
+    } while (std::abs(z) > 2.0);
+    out.data[i] = static_cast<T>(z * stddev);
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& names() {
+  static const std::vector<std::string> kNames = {
+      "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "lecun_uniform",
+      "zeros",          "ones",          "constant",   "random_normal", "random_uniform"};
+  return kNames;
+}
+
+Initializer parse(const std::string& name) {
+  const auto& all = names();
+  if (std::find(all.begin(), all.end(), name) == all.end()) {
+    std::string list;
+    for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
+    throw ArgumentError("unknown initializer '" + name + "' (valid: " + list + ")");
+  }
+  Initializer init;
+  init.name = name;
+  return init;
+}
+
+template <class T>
+void fill(const Initializer& init, View<T> out, std::uint64_t seed) {
+  Rng rng(seed);
+  const auto [fan_in, fan_out] = fans(out.shape);
+  const auto& n = init.name;
+  if (n == "zeros" || n == "ones" || n == "constant") {
+    const double v = n == "zeros" ? 0.0 : n == "ones" ? 1.0 : init.value;
+    std::fill_n(out.data, out.size(), static_cast<T>(v));
+  } else if (n == "glorot_uniform") {
+    variance_scaling(out, 1.0, (fan_in + fan_out) / 2, true, rng);
+  } else if (n == "glorot_normal") {
+    variance_scaling(out, 1.0, (fan_in + fan_out) / 2, false, rng);
+  } else if (n == "he_uniform") {
+    variance_scaling(out, 2.0, fan_in, true, rng);
+  } else if (n == "he_normal") {
+    variance_scaling(out, 2.0, fan_in, false, rng);
+  } else if (n == "lecun_normal") {
+    variance_scaling(out, 1.0, fan_in, false, rng);
+  } else if (n == "lecun_uniform") {
+    variance_scaling(out, 1.0, fan_in, true, rng);
+  } else if (n == "random_normal") {
+    for (std::int64_t i = 0; i < out.size(); ++i) out.data[i] = static_cast<T>(init.mean + init.stddev * rng.normal());
+  } else if (n == "random_uniform") {
+    for (std::int64_t i = 0; i < out.size(); ++i) out.data[i] = static_cast<T>(rng.uniform(init.minval, init.maxval));
+  } else {
+    throw ArgumentError("unknown initializer '" + n + "'");
+  }
+}
+
+template void fill<float>(const Initializer&, View<float>, std::uint64_t);
+template void fill<double>(const Initializer&, View<double>, std::uint64_t);
+
+}  // namespace dtrain::initializers

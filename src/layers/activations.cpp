@@ -1,0 +1,42 @@
+#include "dtrain/activations.hpp"
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/graph/ops.hpp"
+
+#include <algorithm>
+
+namespace dtrain {
+
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> kNames = {"linear", "relu",    "leaky_relu", "elu",     "gelu",
+                                                  "sigmoid", "tanh",   "softplus",   "softmax"};
+  return kNames;
+}
+
+void check_activation(const std::string& name, const std::string& owner) {
+  const auto& all = activation_names();
+  if (std::find(all.begin(), all.end(), name) != all.end()) return;
+  std::string list;
+  for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
+  throw ArgumentError(owner + ": unknown activation '" + name + "' (valid: " + list + ")");
+}
+
+template <class T>
+graph::NodeId apply_activation(graph::Graph<T>& g, graph::NodeId x, const std::string& name) {
+  if (name == "linear") return x;
+  if (name == "relu") return graph::relu(g, x);
+  if (name == "leaky_relu") return graph::leaky_relu(g, x);
+  if (name == "elu") return graph::elu(g, x);
+  if (name == "gelu") return graph::gelu(g, x);
+  if (name == "sigmoid") return graph::sigmoid(g, x);
+  if (name == "tanh") return graph::tanh(g, x);
+  if (name == "softplus") return graph::softplus(g, x);
+  if (name == "softmax") return graph::softmax(g, x);
+  check_activation(name, "activation");
+  return x;
+}
+
+template graph::NodeId apply_activation<float>(graph::Graph<float>&, graph::NodeId, const std::string&);
+template graph::NodeId apply_activation<double>(graph::Graph<double>&, graph::NodeId, const std::string&);
+
+}  // namespace dtrain

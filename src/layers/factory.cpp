@@ -1,0 +1,162 @@
+#include "dtrain/layers/factory.hpp"
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/layers/conv.hpp"
+#include "dtrain/layers/core.hpp"
+#include "dtrain/layers/merge.hpp"
+#include "dtrain/layers/normalization.hpp"
+
+#include <functional>
+#include <utility>
+
+namespace dtrain::layers {
+namespace {
+
+using Factory = std::function<std::shared_ptr<Layer>(const Config&, const std::string& owner)>;
+
+std::array<std::int64_t, 2> pair_of(const Config& c, const std::string& key, std::array<std::int64_t, 2> d,
+                                    const std::string& owner) {
+  if (!c.has(key)) return d;
+  const auto v = c.get_ints(key, owner);
+  if (v.size() == 1) return {v[0], v[0]};
+  if (v.size() == 2) return {v[0], v[1]};
+  throw ArgumentError(owner + ": argument '" + key + "' must be one or two integers");
+}
+
+std::shared_ptr<Layer> dense(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_l1",
+                "kernel_l2"},
+               owner);
+  DenseOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.units = c.get_int("units", owner);
+  o.activation = c.get_string_or("activation", o.activation, owner);
+  o.use_bias = c.get_bool_or("use_bias", o.use_bias, owner);
+  o.kernel_initializer = c.get_string_or("kernel_initializer", o.kernel_initializer, owner);
+  o.bias_initializer = c.get_string_or("bias_initializer", o.bias_initializer, owner);
+  o.kernel_l1 = c.get_double_or("kernel_l1", 0.0, owner);
+  o.kernel_l2 = c.get_double_or("kernel_l2", 0.0, owner);
+  return std::make_shared<DenseLayer>(o);
+}
+
+std::shared_ptr<Layer> conv2d(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "filters", "kernel_size", "strides", "padding", "activation", "use_bias",
+                "kernel_initializer", "bias_initializer", "kernel_l1", "kernel_l2"},
+               owner);
+  Conv2DOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.filters = c.get_int("filters", owner);
+  o.kernel_size = pair_of(c, "kernel_size", o.kernel_size, owner);
+  o.strides = pair_of(c, "strides", o.strides, owner);
+  o.padding = c.get_string_or("padding", o.padding, owner);
+  o.activation = c.get_string_or("activation", o.activation, owner);
+  o.use_bias = c.get_bool_or("use_bias", o.use_bias, owner);
+  o.kernel_initializer = c.get_string_or("kernel_initializer", o.kernel_initializer, owner);
+  o.bias_initializer = c.get_string_or("bias_initializer", o.bias_initializer, owner);
+  o.kernel_l1 = c.get_double_or("kernel_l1", 0.0, owner);
+  o.kernel_l2 = c.get_double_or("kernel_l2", 0.0, owner);
+  return std::make_shared<Conv2DLayer>(o);
+}
+
+Factory pooling(bool max) {
+  return [max](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+    c.check_keys({"name", "pool_size", "strides", "padding"}, owner);
+    Pooling2DOptions o;
+    o.name = c.get_string_or("name", "", owner);
+    o.pool_size = pair_of(c, "pool_size", o.pool_size, owner);
+    o.strides = pair_of(c, "strides", o.strides, owner);
+    o.padding = c.get_string_or("padding", o.padding, owner);
+    return std::make_shared<Pooling2DLayer>(o, max);
+  };
+}
+
+std::shared_ptr<Layer> batch_norm(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "momentum", "epsilon", "center", "scale"}, owner);
+  BatchNormalizationOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.momentum = c.get_double_or("momentum", o.momentum, owner);
+  o.epsilon = c.get_double_or("epsilon", o.epsilon, owner);
+  o.center = c.get_bool_or("center", o.center, owner);
+  o.scale = c.get_bool_or("scale", o.scale, owner);
+  return std::make_shared<BatchNormalizationLayer>(o);
+}
+
+std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "rate", "seed"}, owner);
+  DropoutOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.rate = c.get_double_or("rate", o.rate, owner);
+  o.seed = c.get_int_or("seed", -1, owner);
+  return std::make_shared<DropoutLayer>(o);
+}
+
+const std::vector<std::pair<std::string, Factory>>& table() {
+  static const std::vector<std::pair<std::string, Factory>> kTable = {
+      {"InputLayer",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "shape"}, owner);
+         return std::make_shared<InputLayer>(c.get_ints("shape", owner), c.get_string_or("name", "", owner));
+       }},
+      {"Dense", dense},
+      {"Activation",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "activation"}, owner);
+         return std::make_shared<ActivationLayer>(c.get_string("activation", owner), c.get_string_or("name", "", owner));
+       }},
+      {"Flatten",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name"}, owner);
+         return std::make_shared<FlattenLayer>(c.get_string_or("name", "", owner));
+       }},
+      {"Reshape",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "target_shape"}, owner);
+         return std::make_shared<ReshapeLayer>(c.get_ints("target_shape", owner), c.get_string_or("name", "", owner));
+       }},
+      {"Dropout", dropout},
+      {"Conv2D", conv2d},
+      {"MaxPooling2D", pooling(true)},
+      {"AveragePooling2D", pooling(false)},
+      {"GlobalAveragePooling2D",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name"}, owner);
+         return std::make_shared<GlobalAveragePooling2DLayer>(c.get_string_or("name", "", owner));
+       }},
+      {"BatchNormalization", batch_norm},
+      {"Add",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name"}, owner);
+         return std::make_shared<AddLayer>(c.get_string_or("name", "", owner));
+       }},
+      {"Concatenate",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "axis"}, owner);
+         return std::make_shared<ConcatenateLayer>(static_cast<int>(c.get_int_or("axis", -1, owner)),
+                                                   c.get_string_or("name", "", owner));
+       }},
+  };
+  return kTable;
+}
+
+}  // namespace
+
+std::vector<std::string> layer_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : table()) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<Layer> make_layer(const std::string& type, const Config& config) {
+  for (const auto& [name, factory] : table()) {
+    if (name == type) {
+      std::string owner = type;
+      if (config.has("name")) owner += " '" + config.get_string("name", type) + "'";
+      return factory(config, owner);
+    }
+  }
+  std::string list;
+  for (const auto& n : layer_types()) list += (list.empty() ? "" : ", ") + n;
+  throw ArgumentError("unknown layer type '" + type + "' (valid: " + list + ")");
+}
+
+}  // namespace dtrain::layers
