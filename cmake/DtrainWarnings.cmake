@@ -6,7 +6,10 @@ function(dtrain_set_warnings target)
     # inlined into Eigen kernels.
     -Wno-maybe-uninitialized
     # ... and -Wrestrict false positives inside std::string (GCC bug 105329).
-    -Wno-restrict)
+    -Wno-restrict
+    # Options structs are meant to be filled partly with designated initializers
+    # ({.units = 10}); g++ 12 warns about every field left to its default.
+    -Wno-missing-field-initializers)
   if(DTRAIN_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -292,10 +292,12 @@ View<T> Graph<T>::grad(NodeId id) {
 }
 
 template <class T>
-void Graph<T>::forward(bool training) {
+void Graph<T>::forward(bool training, NodeId last) {
   auto& im = *impl_;
   if (im.max_batch == 0) throw Error("graph: forward before plan");
-  for (auto& n : im.nodes) {
+  const auto end = last < 0 ? im.nodes.size() : static_cast<std::size_t>(last) + 1;
+  for (std::size_t i = 0; i < end && i < im.nodes.size(); ++i) {
+    auto& n = im.nodes[i];
     if (n.kind == Kind::kOp) n.op->forward(im.context(n, training));
   }
 }

@@ -86,7 +86,9 @@ class Graph {
   View<T> value(NodeId id);
   View<T> grad(NodeId id);  // empty view if the node needs no gradient
 
-  void forward(bool training = true);
+  // Runs every op in order; with `last`, only the nodes up to it (prediction
+  // without the loss).
+  void forward(bool training = true, NodeId last = -1);
   // Zeroes every gradient, seeds d(output)/d(output) = 1 and propagates back.
   void backward(NodeId output, BackwardObserver* observer = nullptr);
   // The step counter given to ops (dropout masks); forward does not advance it.

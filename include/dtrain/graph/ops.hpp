@@ -12,6 +12,9 @@
 
 #include "dtrain/graph/graph.hpp"
 
+#include <array>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 namespace dtrain::graph {
@@ -55,5 +58,44 @@ template <class T> NodeId reshape(Graph<T>& g, NodeId x, const std::vector<std::
 template <class T> NodeId flatten(Graph<T>& g, NodeId x);  // [b, ...] -> [b, prod(...)]
 template <class T> NodeId concat(Graph<T>& g, const std::vector<NodeId>& xs, int axis = -1);
 template <class T> NodeId slice(Graph<T>& g, NodeId x, int axis, std::int64_t begin, std::int64_t end);
+
+// Images (NHWC, Keras' default). Padding follows Keras/TensorFlow: "valid" uses
+// only full windows (floor((in - k) / stride) + 1 outputs; a window larger than
+// the input is a ShapeError); "same" gives ceil(in / stride) outputs, padding
+// split with the extra pixel at the end (bottom/right).
+enum class Padding { kValid, kSame };
+Padding parse_padding(const std::string& name);  // "valid" | "same" (any case), else ArgumentError
+
+// x [b,h,w,cin] ⊛ kernel [kh,kw,cin,cout] -> [b,oh,ow,cout] (cross-correlation, as
+// Keras; no bias: add one with bias_add). Strides must be positive (ArgumentError).
+template <class T>
+NodeId conv2d(Graph<T>& g, NodeId x, NodeId kernel, std::array<int, 2> strides, Padding padding);
+// Pooling windows over h, w; padded cells never win a max and are not counted in an average.
+// A max sends its gradient to the first maximal cell of the window (row-major).
+template <class T>
+NodeId max_pool2d(Graph<T>& g, NodeId x, std::array<int, 2> pool, std::array<int, 2> strides, Padding padding);
+template <class T>
+NodeId avg_pool2d(Graph<T>& g, NodeId x, std::array<int, 2> pool, std::array<int, 2> strides, Padding padding);
+
+// Inverted dropout: in training each element is zeroed with probability rate and
+// the rest scaled by 1/(1-rate); the mask is a pure function of (seed, step,
+// element index in the batch tensor): element i is dropped when
+// to_unit(random_bits(seed, step, i)) < rate (core/random.hpp). At inference it
+// is the identity. rate in [0, 1), else ArgumentError.
+template <class T>
+NodeId dropout(Graph<T>& g, NodeId x, double rate, std::uint64_t seed);
+
+// Batch normalisation over every axis but the last (Keras BatchNormalization,
+// axis=-1). Training: batch statistics, and moving_mean/moving_var (non-trainable
+// parameters) are updated as moving = moving*momentum + batch*(1-momentum), with
+// the biased batch variance (as Keras 3). Inference:
+// the moving statistics. y = gamma * (x - mean) / sqrt(var + epsilon) + beta.
+// The update is written into the moving_mean/moving_var values by every forward
+// in training mode (so one forward per step). gamma, beta and the moving
+// statistics are vectors of the channel count (ShapeError otherwise);
+// momentum in [0, 1] and epsilon > 0 (ArgumentError otherwise).
+template <class T>
+NodeId batch_norm(Graph<T>& g, NodeId x, NodeId gamma, NodeId beta, NodeId moving_mean, NodeId moving_var,
+                  double momentum = 0.99, double epsilon = 1e-3);
 
 }  // namespace dtrain::graph

@@ -1,0 +1,83 @@
+// Where fit/evaluate get their batches: global-batch semantics over MPI ranks.
+//
+//   ArrayBatchSource train(x, y, {.batch_size = 128, .shuffle = true, .seed = 1,
+//                                 .rank = comm.rank(), .world_size = comm.size()});
+//   train.start_epoch(0);
+//   for (std::int64_t s = 0; s < train.steps_per_epoch(); ++s) {
+//     const Batch& b = train.next();   // this rank's rows of global batch s
+//   }
+//
+// Global batch s of an epoch is rows perm[s*B, (s+1)*B) of the epoch's
+// permutation (drawn from (seed, epoch)); rank r takes a contiguous part of it
+// (B/P rows, the remainder spread over the first ranks). Every rank computes the
+// same number of steps and knows the global count of each step.
+#pragma once
+
+#include "dtrain/tensor.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace dtrain {
+
+struct Batch {
+  Tensor x;                      // [local, sample...] (capacity: the planned batch)
+  Tensor y;                      // [local] class ids as floats, or [local, k] targets
+  std::int64_t size = 0;         // local rows in this step (may be 0 on some ranks)
+  std::int64_t global_size = 0;  // rows of this step over all ranks
+};
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual std::int64_t steps_per_epoch() const = 0;
+  virtual std::int64_t batch_size() const = 0;  // global
+  virtual std::int64_t max_local_batch() const = 0;
+  virtual std::int64_t rows() const = 0;        // samples per epoch, all ranks
+  virtual Shape x_sample_shape() const = 0;
+  virtual Shape y_sample_shape() const = 0;     // [] for class ids
+  // Starts epoch `epoch` (0-based) at global step `first_step` within it.
+  virtual void start_epoch(std::int64_t epoch, std::int64_t first_step = 0) = 0;
+  virtual const Batch& next() = 0;
+};
+
+// The rows of rank `rank` in a global batch of `global` rows: [begin, end).
+struct RowRange {
+  std::int64_t begin = 0, end = 0;
+};
+RowRange local_rows(std::int64_t global, int rank, int world_size);
+
+// The permutation of [0, n) for (seed, epoch): Fisher-Yates over dtrain::Rng.
+std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch);
+
+struct ArrayBatchOptions {
+  std::int64_t batch_size = 32;
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+  int rank = 0;
+  int world_size = 1;
+};
+
+// In-memory x [N, ...] and y [N] or [N, k] (each rank may hold the whole arrays).
+class ArrayBatchSource final : public BatchSource {
+ public:
+  ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o);
+  std::int64_t steps_per_epoch() const override;
+  std::int64_t batch_size() const override { return o_.batch_size; }
+  std::int64_t max_local_batch() const override;
+  std::int64_t rows() const override { return x_.shape()[0]; }
+  Shape x_sample_shape() const override;
+  Shape y_sample_shape() const override;
+  void start_epoch(std::int64_t epoch, std::int64_t first_step = 0) override;
+  const Batch& next() override;
+
+ private:
+  const Tensor& x_;
+  const Tensor& y_;
+  ArrayBatchOptions o_;
+  std::vector<std::int64_t> order_;
+  std::int64_t step_ = 0;
+  Batch batch_;
+};
+
+}  // namespace dtrain

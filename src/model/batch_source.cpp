@@ -1,0 +1,89 @@
+#include "dtrain/model/batch_source.hpp"
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/core/random.hpp"
+
+#include <cstring>
+#include <numeric>
+
+namespace dtrain {
+
+RowRange local_rows(std::int64_t global, int rank, int world_size) {
+  const std::int64_t base = global / world_size, extra = global % world_size;
+  const std::int64_t begin = rank * base + std::min<std::int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {
+  std::vector<std::int64_t> p(static_cast<std::size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  Rng rng(random_bits(seed, 0x5eed, static_cast<std::uint64_t>(epoch)));
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i + 1)));
+    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(j)]);
+  }
+  return p;
+}
+
+ArrayBatchSource::ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o)
+    : x_(x), y_(y), o_(o) {
+  if (o_.batch_size <= 0) throw ArgumentError("batch_size must be positive, got " + std::to_string(o_.batch_size));
+  if (x.shape().rank() < 1 || y.shape().rank() < 1 || x.shape()[0] != y.shape()[0]) {
+    throw ShapeError("x " + x.shape().str() + " and y " + y.shape().str() + " must have the same number of rows");
+  }
+  if (x.shape()[0] == 0) throw ArgumentError("no samples: x has 0 rows");
+  if (o_.world_size < 1 || o_.rank < 0 || o_.rank >= o_.world_size) throw ArgumentError("bad rank/world size");
+  Shape xs = x.shape(), ys = y.shape();
+  xs[0] = max_local_batch();
+  ys[0] = max_local_batch();
+  batch_.x = Tensor(xs);
+  batch_.y = Tensor(ys);
+}
+
+std::int64_t ArrayBatchSource::steps_per_epoch() const { return (rows() + o_.batch_size - 1) / o_.batch_size; }
+
+std::int64_t ArrayBatchSource::max_local_batch() const {
+  const auto r = local_rows(std::min(o_.batch_size, rows()), 0, o_.world_size);
+  return std::max<std::int64_t>(1, r.end - r.begin);
+}
+
+Shape ArrayBatchSource::x_sample_shape() const {
+  Shape s;
+  for (int i = 1; i < x_.shape().rank(); ++i) s.push_back(x_.shape()[i]);
+  return s;
+}
+
+Shape ArrayBatchSource::y_sample_shape() const {
+  Shape s;
+  for (int i = 1; i < y_.shape().rank(); ++i) s.push_back(y_.shape()[i]);
+  return s;
+}
+
+void ArrayBatchSource::start_epoch(std::int64_t epoch, std::int64_t first_step) {
+  if (o_.shuffle) {
+    order_ = epoch_permutation(rows(), o_.seed, epoch);
+  } else {
+    order_.resize(static_cast<std::size_t>(rows()));
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  step_ = first_step;
+}
+
+const Batch& ArrayBatchSource::next() {
+  if (step_ >= steps_per_epoch()) throw Error("ArrayBatchSource: next() after the last step of the epoch");
+  const std::int64_t begin = step_ * o_.batch_size;
+  const std::int64_t global = std::min(o_.batch_size, rows() - begin);
+  const auto mine = local_rows(global, o_.rank, o_.world_size);
+  const auto xi = x_.shape().inner(), yi = y_.shape().inner();
+  batch_.size = mine.end - mine.begin;
+  batch_.global_size = global;
+  for (std::int64_t i = 0; i < batch_.size; ++i) {
+    const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
+    std::memcpy(batch_.x.data() + i * xi, x_.data() + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
+    std::memcpy(batch_.y.data() + i * yi, y_.data() + row * yi, static_cast<std::size_t>(yi) * sizeof(float));
+  }
+  ++step_;
+  return batch_;
+}
+
+}  // namespace dtrain
