@@ -36,8 +36,8 @@ ArrayBatchSource::ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchO
   Shape xs = x.shape(), ys = y.shape();
   xs[0] = max_local_batch();
   ys[0] = max_local_batch();
-  batch_.x = Tensor(xs);
-  batch_.y = Tensor(ys);
+  x_rows_ = Tensor(xs);
+  y_rows_ = Tensor(ys);
 }
 
 std::int64_t ArrayBatchSource::steps_per_epoch() const { return (rows() + o_.batch_size - 1) / o_.batch_size; }
@@ -79,9 +79,13 @@ const Batch& ArrayBatchSource::next() {
   batch_.global_size = global;
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
-    std::memcpy(batch_.x.data() + i * xi, x_.data() + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
-    std::memcpy(batch_.y.data() + i * yi, y_.data() + row * yi, static_cast<std::size_t>(yi) * sizeof(float));
+    std::memcpy(x_rows_.data() + i * xi, x_.data() + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
+    std::memcpy(y_rows_.data() + i * yi, y_.data() + row * yi, static_cast<std::size_t>(yi) * sizeof(float));
   }
+  Shape xs = x_.shape(), ys = y_.shape();
+  xs[0] = ys[0] = batch_.size;
+  batch_.x = {x_rows_.data(), xs};
+  batch_.y = {y_rows_.data(), ys};
   ++step_;
   return batch_;
 }

@@ -188,14 +188,19 @@ struct Model::Impl {
 
   void load_batch(const Batch& b) {
     g.set_batch(b.size);
-    std::memcpy(g.value(input).data, b.x.data(), static_cast<std::size_t>(g.value(input).size()) * sizeof(float));
+    auto x = g.value(input);
+    if (x.size() != b.x.size()) {
+      throw ShapeError("model: samples of shape " + b.x.shape.str() + " do not fit the model input " +
+                       g.shape(input).str());
+    }
+    std::memcpy(x.data, b.x.data, static_cast<std::size_t>(x.size()) * sizeof(float));
     if (y_true >= 0) {
       auto y = g.value(y_true);
-      if (y.size() != b.size * (b.y.size() / std::max<std::int64_t>(1, b.y.shape()[0]))) {
-        throw ShapeError("model: labels of shape " + b.y.shape().str() + " do not fit the loss, which expects " +
-                         y.shape.str());
+      if (y.size() != b.y.size()) {
+        throw ShapeError("model: labels of shape " + b.y.shape.str() + " do not fit the loss '" + loss.name +
+                         "', which expects " + y.shape.str());
       }
-      std::memcpy(y.data, b.y.data(), static_cast<std::size_t>(y.size()) * sizeof(float));
+      std::memcpy(y.data, b.y.data, static_cast<std::size_t>(y.size()) * sizeof(float));
     }
   }
 

@@ -20,9 +20,11 @@
 
 namespace dtrain {
 
+// One rank's part of one global batch; the views stay valid until the next
+// call to next() or start_epoch().
 struct Batch {
-  Tensor x;                      // [local, sample...] (capacity: the planned batch)
-  Tensor y;                      // [local] class ids as floats, or [local, k] targets
+  View<const float> x;           // [local, sample...]
+  View<const float> y;           // [local] class ids as floats, or [local, k] targets
   std::int64_t size = 0;         // local rows in this step (may be 0 on some ranks)
   std::int64_t global_size = 0;  // rows of this step over all ranks
 };
@@ -77,6 +79,7 @@ class ArrayBatchSource final : public BatchSource {
   ArrayBatchOptions o_;
   std::vector<std::int64_t> order_;
   std::int64_t step_ = 0;
+  Tensor x_rows_, y_rows_;  // this rank's rows of the current step
   Batch batch_;
 };
 

@@ -1,0 +1,53 @@
+// Plain values that describe an optimizer or a learning-rate schedule: what a
+// config file gives the factory, and what config() returns for a checkpoint.
+//
+//   optimizers::Options options{{"learning_rate", 0.01}, {"amsgrad", true}};
+//   auto adam = optimizers::make_optimizer<float>("adam", options);
+//   optimizers::OptimizerConfig c = adam->config();   // {"adam", {every hyper-parameter}}
+//   auto copy = optimizers::make_optimizer<float>(c); // the same optimizer, fresh state
+//
+// Keys are Keras' argument names ("beta_1", "l1_regularization_strength", ...).
+// A number may be given as a double or an integer; integer-valued options
+// (decay_steps) accept a double with no fraction, and config() writes integers.
+// An option that Keras would set to None (clipnorm, weight_decay, ...) is absent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dtrain::optimizers {
+
+// A number, a flag, a string, or a list of numbers (PiecewiseConstantDecay).
+using OptionValue = std::variant<double, std::int64_t, bool, std::string, std::vector<double>>;
+
+// key -> value, sorted by key.
+using Options = std::map<std::string, OptionValue, std::less<>>;
+using OptimizerOptions = Options;
+
+// A learning-rate schedule by its Keras class name ("ExponentialDecay",
+// "PiecewiseConstantDecay", "CosineDecay") and its arguments.
+struct ScheduleConfig {
+  std::string name;
+  Options options;
+  friend bool operator==(const ScheduleConfig&, const ScheduleConfig&) = default;
+};
+
+// An optimizer by its Keras name ("adam") and every hyper-parameter. A constant
+// learning rate is options["learning_rate"]; a schedule is learning_rate_schedule
+// (and options has no "learning_rate").
+struct OptimizerConfig {
+  std::string name;
+  Options options;
+  std::optional<ScheduleConfig> learning_rate_schedule;
+  friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
+};
+
+// "0.5", "true", "\"text\"", "[10, 20]": for error messages and logs.
+std::string to_string(const OptionValue& value);
+
+}  // namespace dtrain::optimizers
