@@ -150,11 +150,13 @@ class LearningRateScheduler final : public Callback {
   std::function<double(std::int64_t, double)> schedule_;
 };
 
-// epoch,<every log key> per line, on rank 0; appends when resuming.
+// epoch,<every log key>,time per line (time: the epoch's seconds), on rank 0;
+// appends when resuming.
 class CSVLogger final : public Callback {
  public:
   explicit CSVLogger(std::string path, bool append = false);
   void on_train_begin() override;
+  void on_epoch_begin(std::int64_t epoch) override;
   void on_epoch_end(std::int64_t epoch, const Logs& logs) override;
   std::string name() const override { return "CSVLogger"; }
 
@@ -162,6 +164,7 @@ class CSVLogger final : public Callback {
   std::string path_;
   bool append_;
   std::vector<std::string> keys_;
+  std::chrono::steady_clock::time_point epoch_start_;
 };
 
 // Stops training when the loss becomes NaN or infinite.

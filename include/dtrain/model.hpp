@@ -115,6 +115,7 @@ class Model {
   // nullptr: a single process. The communicator must outlive fit().
   void set_communicator(dist::Communicator* comm);
   dist::Communicator* communicator() const;
+  void set_bucket_bytes(std::size_t bytes);  // gradient all-reduce bucket size
   void set_threads(int threads);  // TBB threads for this rank; 0: the cores it may use
   int threads() const;
 
@@ -131,6 +132,15 @@ class Model {
   const StepProfile& last_epoch_profile() const;
 
   bool stop_training = false;  // set by callbacks; fit stops after the epoch
+  // Stops fit right after the current step, skipping the epoch's end (used on
+  // preemption, after a checkpoint of the exact position was written).
+  bool interrupted = false;
+
+  // The running sums of the epoch in progress: loss sum, sample count, then each
+  // metric's state. A checkpoint saves them; fit restores them when resuming
+  // inside an epoch (FitOptions::initial_step > 0), so the epoch's figures are exact.
+  std::vector<double> epoch_state() const;
+  void set_epoch_state(std::vector<double> state);
 
  private:
   struct Impl;

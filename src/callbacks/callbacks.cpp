@@ -222,13 +222,17 @@ void CSVLogger::on_train_begin() {
       std::stringstream ss(header);
       std::string key;
       std::getline(ss, key, ',');  // "epoch"
-      while (std::getline(ss, key, ',')) keys_.push_back(key);
+      while (std::getline(ss, key, ',')) {
+        if (key != "time") keys_.push_back(key);
+      }
       return;
     }
   }
   std::ofstream out(path_, std::ios::trunc);
   if (!out) throw Error("CSVLogger: cannot write '" + path_ + "'");
 }
+
+void CSVLogger::on_epoch_begin(std::int64_t) { epoch_start_ = std::chrono::steady_clock::now(); }
 
 void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
   if (!on_rank_zero(model_)) return;
@@ -240,14 +244,15 @@ void CSVLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {
       keys_.push_back(k);
       out << ',' << k;
     }
-    out << '\n';
+    out << ",time\n";
   }
   out << epoch;
   for (const auto& k : keys_) {
     out << ',';
     if (logs.has(k)) out << std::setprecision(9) << logs.get(k);
   }
-  out << '\n';
+  out << ',' << std::setprecision(6)
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count() << '\n';
 }
 
 // ---- TerminateOnNaN ---------------------------------------------------------------

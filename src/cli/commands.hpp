@@ -18,6 +18,12 @@ enum ExitCode : int {
   kExitPreempted = 3,   // stopped by SIGTERM/SIGUSR1 after writing a checkpoint
 };
 
+// Thrown by a command callback to end dtrain with this exit code (its message,
+// if any, was already printed).
+struct ExitRequest {
+  int code;
+};
+
 void register_data_commands(CLI::App& app);     // dtrain data import-idx|import-csv|split
 void register_inspect_command(CLI::App& app);   // dtrain inspect FILE
 void register_train_commands(CLI::App& app);    // dtrain train|evaluate|predict|example

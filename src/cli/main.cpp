@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   register_train_commands(app);
   try {
     app.parse(argc, argv);
+  } catch (const ExitRequest& e) {
+    return e.code;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);  // --help, --version and usage errors (exit code 2 for the latter)
   } catch (const dtrain::ArgumentError& e) {

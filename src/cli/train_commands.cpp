@@ -1,10 +1,31 @@
-// dtrain train|evaluate|predict|example.
+// dtrain train: a run config -> data, model, optimizer, callbacks, checkpoints,
+// on every MPI rank.
 #include "commands.hpp"
+#include "run_config.hpp"
+#include "session.hpp"
+
+#include "dtrain/core/error.hpp"
+
+#include <iostream>
 
 namespace dtrain::cli {
 
 void register_train_commands(CLI::App& app) {
-  (void)app;
+  auto args = std::make_shared<TrainArgs>();
+  auto* train = app.add_subcommand("train", "Train a model from a YAML run config (launch with mpirun/srun for several ranks)");
+  train->add_option("config", args->config, "The run config (YAML)")->required();
+  train->add_option("--resume", args->resume,
+                    "'auto': the newest valid checkpoint in the run directory (fresh start if none); or a checkpoint file");
+  train->add_option("--set", args->overrides, "Override a config key, e.g. --set fit.epochs=3 (repeatable)");
+  train->add_option("--threads", args->threads, "TBB threads per rank (default: the cores given to the rank)");
+  train->add_option("--run-dir", args->run_dir, "Where history.csv and checkpoints go (default: run_dir of the config)");
+  train->add_flag("--profile", args->profile, "Print per epoch the time of data, forward, backward, all-reduce wait, optimizer");
+  train->add_option("--stall-timeout", args->stall_timeout,
+                    "Seconds a collective may wait for the other ranks before the job is stopped (default: config or 300)");
+  train->callback([args] {
+    const int code = run_train(*args);
+    if (code != kExitOk) throw ExitRequest{code};
+  });
 }
 
 }  // namespace dtrain::cli

@@ -73,10 +73,13 @@ struct Model::Impl {
   dist::Communicator* comm = nullptr;
   std::unique_ptr<dist::GradientReducer> reducer;
   int threads = 0;
+  std::size_t bucket_bytes = dist::kDefaultBucketBytes;
   std::unique_ptr<kernels::ThreadScope> scope;
   std::int64_t planned = 0;
   std::int64_t global_step = 0;
   StepProfile profile;
+  double epoch_loss = 0, epoch_count = 0;  // running sums of the epoch in progress
+  std::vector<double> pending_epoch_state;  // to restore when resuming inside an epoch
 
   int world() const { return comm ? comm->size() : 1; }
   int rank() const { return comm ? comm->rank() : 0; }
@@ -248,7 +251,7 @@ struct Model::Impl {
     profile.forward += seconds_since(t);
     t = Clock::now();
     if (world() > 1) {
-      if (!reducer) reducer = std::make_unique<dist::GradientReducer>(*comm, g);
+      if (!reducer) reducer = std::make_unique<dist::GradientReducer>(*comm, g, dist::ReducerOptions{bucket_bytes});
       reducer->begin_step(static_cast<std::uint64_t>(global_step), b.size);
       if (b.size > 0) {
         g.backward(loss_sum, reducer.get());
@@ -440,6 +443,7 @@ History Model::fit(BatchSource& train, FitOptions o) {
   im.thread_scope().run([&] {
     im.plan(std::max(train.max_local_batch(), o.validation ? o.validation->max_local_batch() : 0));
     stop_training = false;
+    interrupted = false;
     for (auto& c : callbacks) c->on_train_begin();
     Logs logs;
     for (std::int64_t epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
@@ -449,21 +453,24 @@ History Model::fit(BatchSource& train, FitOptions o) {
       const auto epoch_start = Clock::now();
       const std::int64_t first = epoch == o.initial_epoch ? o.initial_step : 0;
       train.start_epoch(epoch, first);
-      double loss_total = 0, count = 0;
+      im.epoch_loss = im.epoch_count = 0;
+      if (first > 0 && !im.pending_epoch_state.empty()) set_epoch_state(im.pending_epoch_state);
+      im.pending_epoch_state.clear();
       for (std::int64_t s = first; s < train.steps_per_epoch(); ++s) {
         auto t = Clock::now();
         const Batch& b = train.next();
         im.profile.data += seconds_since(t);
-        loss_total += im.train_step(b);
-        count += static_cast<double>(b.size);
+        im.epoch_loss += im.train_step(b);
+        im.epoch_count += static_cast<double>(b.size);
         Logs running;
-        running.set("loss", count > 0 ? loss_total / count : 0.0);
+        running.set("loss", im.epoch_count > 0 ? im.epoch_loss / im.epoch_count : 0.0);
         for (const auto& m : im.train_metrics) running.set(m->name(), m->result());
         for (auto& c : callbacks) c->on_train_batch_end(s, running);
-        if (stop_training) break;
+        if (stop_training || interrupted) break;
       }
+      if (interrupted) return;
       logs = Logs();
-      im.reduce_into_logs(loss_total, count, im.train_metrics, logs, "");
+      im.reduce_into_logs(im.epoch_loss, im.epoch_count, im.train_metrics, logs, "");
       if (o.validation) {
         const auto val = im.evaluate(*o.validation);
         for (const auto& [k, v] : val.items()) logs.set("val_" + k, v);
@@ -566,11 +573,19 @@ void Model::set_communicator(dist::Communicator* comm) {
 }
 dist::Communicator* Model::communicator() const { return impl_->comm; }
 
+void Model::set_bucket_bytes(std::size_t bytes) {
+  impl_->bucket_bytes = bytes;
+  impl_->reducer.reset();
+}
+
 void Model::set_threads(int threads) {
   impl_->threads = threads;
   impl_->scope.reset();
 }
-int Model::threads() const { return impl_->scope ? impl_->scope->threads() : impl_->threads; }
+int Model::threads() const {
+  if (impl_->scope) return impl_->scope->threads();
+  return impl_->threads > 0 ? impl_->threads : kernels::available_cores();
+}
 
 std::span<float> Model::weights() { return impl_->g.parameter_values(); }
 const std::vector<graph::ParameterInfo>& Model::parameters() const { return impl_->g.parameters(); }
@@ -594,6 +609,33 @@ std::vector<std::string> Model::metric_names() const {
   return out;
 }
 std::int64_t Model::global_step() const { return impl_->global_step; }
+
+std::vector<double> Model::epoch_state() const {
+  std::vector<double> out{impl_->epoch_loss, impl_->epoch_count};
+  for (const auto& m : impl_->train_metrics) {
+    const auto s = m->state();
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  return out;
+}
+
+void Model::set_epoch_state(std::vector<double> state) {
+  auto& im = *impl_;
+  std::size_t need = 2;
+  for (const auto& m : im.train_metrics) need += m->state_size();
+  if (state.size() != need) {
+    throw ArgumentError("model: epoch state has " + std::to_string(state.size()) + " values, expected " +
+                        std::to_string(need) + " (different metrics?)");
+  }
+  im.pending_epoch_state = state;  // fit applies it again after resetting the metrics
+  im.epoch_loss = state[0];
+  im.epoch_count = state[1];
+  std::size_t at = 2;
+  for (auto& m : im.train_metrics) {
+    m->set_state(std::span<const double>(state.data() + at, m->state_size()));
+    at += m->state_size();
+  }
+}
 void Model::set_global_step(std::int64_t step) { impl_->global_step = step; }
 const StepProfile& Model::last_epoch_profile() const { return impl_->profile; }
 

@@ -1,0 +1,371 @@
+#include "run_config.hpp"
+
+#include "dtrain/activations.hpp"
+#include "dtrain/layers/factory.hpp"
+#include "dtrain/metrics.hpp"
+#include "dtrain/optimizers/factory.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+namespace dtrain::cli {
+namespace {
+
+// Every error says where: "<file>:<line>: <key>: <message>".
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
+    const int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+    throw ConfigError(file_ + ":" + std::to_string(line) + ": " + key + ": " + msg);
+  }
+
+  void allow(const YAML::Node& map, const std::string& where, const std::vector<std::string>& keys) const {
+    if (!map) return;
+    if (!map.IsMap()) fail(map, where, "must be a mapping");
+    for (const auto& kv : map) {
+      const auto key = kv.first.as<std::string>();
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        std::string list;
+        for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+        fail(kv.first, join(where, key), "unknown key (valid here: " + list + ")");
+      }
+    }
+  }
+
+  template <class T>
+  T get(const YAML::Node& map, const std::string& where, const std::string& key, T fallback) const {
+    if (!map || !map.IsMap()) return fallback;
+    const YAML::Node node = map[key];
+    if (!node || node.IsNull()) return fallback;
+    if (!node.IsScalar()) fail(node, join(where, key), "must be a single value");
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, join(where, key), std::string("must be ") + type_name<T>() + ", got '" + node.Scalar() + "'");
+    }
+  }
+
+  static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
+
+ private:
+  template <class T>
+  static const char* type_name() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    if constexpr (std::is_integral_v<T>) return "an integer";
+    if constexpr (std::is_floating_point_v<T>) return "a number";
+    return "text";
+  }
+  std::string file_;
+};
+
+// A YAML scalar or list as a Config value: bool, int, double, else text.
+ConfigValue to_value(const Reader& r, const YAML::Node& n, const std::string& key) {
+  auto scalar = [&](const YAML::Node& s) -> ConfigValue {
+    const auto& text = s.Scalar();
+    if (s.Tag() != "!" && (text == "true" || text == "false")) return text == "true";
+    try {
+      std::size_t used = 0;
+      const long long i = std::stoll(text, &used);
+      if (used == text.size()) return static_cast<std::int64_t>(i);
+    } catch (...) {
+    }
+    try {
+      std::size_t used = 0;
+      const double d = std::stod(text, &used);
+      if (used == text.size()) return d;
+    } catch (...) {
+    }
+    return text;
+  };
+  if (n.IsScalar()) return scalar(n);
+  if (n.IsSequence()) {
+    std::vector<std::int64_t> ints;
+    std::vector<double> doubles;
+    bool all_int = true;
+    for (const auto& e : n) {
+      if (!e.IsScalar()) r.fail(e, key, "lists may hold numbers only");
+      const auto v = scalar(e);
+      if (auto p = std::get_if<std::int64_t>(&v)) {
+        ints.push_back(*p);
+        doubles.push_back(static_cast<double>(*p));
+      } else if (auto d = std::get_if<double>(&v)) {
+        all_int = false;
+        doubles.push_back(*d);
+      } else {
+        r.fail(e, key, "lists may hold numbers only");
+      }
+    }
+    if (all_int) return ints;
+    return doubles;
+  }
+  r.fail(n, key, "must be a value or a list of numbers");
+}
+
+Config to_config(const Reader& r, const YAML::Node& map, const std::string& where,
+                 const std::set<std::string>& skip = {}) {
+  Config c;
+  if (!map || map.IsNull()) return c;
+  if (!map.IsMap()) r.fail(map, where, "must be a mapping of arguments");
+  for (const auto& kv : map) {
+    const auto key = kv.first.as<std::string>();
+    if (skip.count(key)) continue;
+    c.set(key, to_value(r, kv.second, Reader::join(where, key)));
+  }
+  return c;
+}
+
+// Applies "a.b.c=value" to the YAML tree (creating maps on the way).
+void apply_override(YAML::Node root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError("--set " + assignment + ": expected key=value, e.g. fit.epochs=3");
+  }
+  const std::string path = assignment.substr(0, eq);
+  YAML::Node value = YAML::Load(assignment.substr(eq + 1));
+  std::vector<std::string> keys;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    keys.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node next = chain.back()[keys[i]];
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[keys[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[keys[i]];
+    }
+    if (!next.IsMap()) throw ConfigError("--set " + assignment + ": '" + keys[i] + "' is not a mapping");
+    chain.push_back(next);
+  }
+  chain.back()[keys.back()] = value;
+}
+
+std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
+  std::vector<LayerRecord> out;
+  out.push_back({"InputLayer", Config().set("name", "input"), {}});
+  const bool sequential = static_cast<bool>(model["layers"]);
+  const auto list = sequential ? model["layers"] : model["nodes"];
+  if (!list || !list.IsSequence() || list.size() == 0) {
+    r.fail(model, "model", "needs 'layers' (a list, for a Sequential model) or 'nodes' (a DAG)");
+  }
+  if (model["layers"] && model["nodes"]) r.fail(model, "model", "give either 'layers' or 'nodes', not both");
+  std::set<std::string> names{"input"};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto item = list[i];
+    const std::string where = std::string(sequential ? "model.layers[" : "model.nodes[") + std::to_string(i) + "]";
+    if (!item.IsMap()) r.fail(item, where, "must be a mapping, e.g. {Dense: {units: 10}}");
+    LayerRecord rec;
+    YAML::Node args;
+    if (item["type"]) {
+      rec.type = r.get<std::string>(item, where, "type", "");
+      args = item;
+    } else if (item.size() == 1) {
+      rec.type = item.begin()->first.as<std::string>();
+      args = item.begin()->second;
+    } else {
+      r.fail(item, where, "needs a 'type' key or a single {Type: {arguments}} entry");
+    }
+    const auto types = layers::layer_types();
+    if (std::find(types.begin(), types.end(), rec.type) == types.end() || rec.type == "InputLayer") {
+      std::string list_text;
+      for (const auto& t : types) list_text += (t == "InputLayer" ? "" : (list_text.empty() ? "" : ", ") + t);
+      r.fail(item, where, "unknown layer type '" + rec.type + "' (valid: " + list_text + ")");
+    }
+    rec.config = to_config(r, args, where + "." + rec.type, {"type", "inputs"});
+    if (sequential) {
+      rec.inbound = {out.back().config.get_string("name", "")};
+      if (!rec.config.has("name")) {
+        // Names are given here (Keras would name them later) so that inbound
+        // references are known; the same scheme as Model's automatic names.
+        std::string base;
+        for (char c : rec.type) {
+          if (c >= 'A' && c <= 'Z') {
+            if (!base.empty() && base.back() != '_' && !(base.back() >= '0' && base.back() <= '9')) base += '_';
+            base += static_cast<char>(c - 'A' + 'a');
+          } else {
+            base += c;
+          }
+        }
+        std::string name = base;
+        for (int k = 1; names.count(name); ++k) name = base + "_" + std::to_string(k);
+        rec.config.set("name", name);
+      }
+    } else {
+      if (!rec.config.has("name")) r.fail(item, where, "every node of a DAG needs a 'name'");
+      const auto inputs = args["inputs"];
+      if (!inputs || !inputs.IsSequence() || inputs.size() == 0) {
+        r.fail(item, where + ".inputs", "a list of node names (or 'input')");
+      }
+      for (const auto& in : inputs) {
+        const auto src = in.as<std::string>();
+        if (!names.count(src)) r.fail(in, where + ".inputs", "no node named '" + src + "' before this one");
+        rec.inbound.push_back(src);
+      }
+    }
+    const auto name = rec.config.get_string("name", where);
+    if (!names.insert(name).second) r.fail(item, where + ".name", "the name '" + name + "' is used twice");
+    try {
+      layers::make_layer(rec.type, rec.config);  // checks every argument now
+    } catch (const ArgumentError& e) {
+      r.fail(item, where, e.what());
+    }
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& node) {
+  optimizers::OptimizerConfig c;
+  if (!node) {
+    c.name = "adam";
+    return c;
+  }
+  if (node.IsScalar()) {
+    c.name = node.as<std::string>();
+  } else {
+    if (!node.IsMap() || !node["name"]) r.fail(node, "compile.optimizer", "needs a 'name' (e.g. adam)");
+    c.name = node["name"].as<std::string>();
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      if (key == "name") continue;
+      const auto v = to_value(r, kv.second, "compile.optimizer." + key);
+      if (auto b = std::get_if<bool>(&v)) {
+        c.options[key] = *b;
+      } else if (auto i = std::get_if<std::int64_t>(&v)) {
+        c.options[key] = static_cast<double>(*i);
+      } else if (auto d = std::get_if<double>(&v)) {
+        c.options[key] = *d;
+      } else if (auto s = std::get_if<std::string>(&v)) {
+        c.options[key] = *s;
+      } else if (auto dl = std::get_if<std::vector<double>>(&v)) {
+        c.options[key] = *dl;
+      } else if (auto il = std::get_if<std::vector<std::int64_t>>(&v)) {
+        c.options[key] = std::vector<double>(il->begin(), il->end());
+      }
+    }
+  }
+  try {
+    optimizers::make_optimizer<float>(c);  // validates the name and every option
+  } catch (const ArgumentError& e) {
+    r.fail(node, "compile.optimizer", e.what());
+  }
+  return c;
+}
+
+}  // namespace
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  if (!std::filesystem::exists(path)) throw ConfigError(path + ": no such config file");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(path + ": the config must be a mapping with data, model, compile, fit");
+  for (const auto& o : overrides) apply_override(root, o);
+  const Reader r(path);
+  RunConfig c;
+  c.path = path;
+  r.allow(root, "", {"seed", "threads", "run_dir", "data", "model", "compile", "fit", "checkpoint", "distributed"});
+  c.seed = r.get<std::uint64_t>(root, "", "seed", 0);
+  c.threads = r.get<int>(root, "", "threads", 0);
+  c.run_dir = r.get<std::string>(root, "", "run_dir", "runs/" + std::filesystem::path(path).stem().string());
+
+  const auto data = root["data"];
+  if (!data) r.fail(root, "data", "missing (data.file names the HDF5 dataset)");
+  r.allow(data, "data", {"file", "train", "validation", "test", "batch_size", "shuffle"});
+  c.data.file = r.get<std::string>(data, "data", "file", "");
+  if (c.data.file.empty()) r.fail(data, "data.file", "missing: the HDF5 dataset to train on");
+  c.data.train = r.get<std::string>(data, "data", "train", "train");
+  c.data.validation = r.get<std::string>(data, "data", "validation", "");
+  c.data.test = r.get<std::string>(data, "data", "test", "test");
+  c.data.batch_size = r.get<std::int64_t>(data, "data", "batch_size", 32);
+  if (c.data.batch_size <= 0) r.fail(data["batch_size"], "data.batch_size", "must be positive");
+  c.data.shuffle = r.get<bool>(data, "data", "shuffle", true);
+
+  const auto model = root["model"];
+  if (!model) r.fail(root, "model", "missing");
+  r.allow(model, "model", {"name", "layers", "nodes"});
+  c.model_name = r.get<std::string>(model, "model", "name", "model");
+  c.layers = read_layers(r, model);
+
+  const auto compile = root["compile"];
+  if (!compile) r.fail(root, "compile", "missing (loss and optimizer)");
+  r.allow(compile, "compile", {"loss", "from_logits", "label_smoothing", "delta", "optimizer", "metrics"});
+  try {
+    c.loss = losses::parse_loss(r.get<std::string>(compile, "compile", "loss", ""));
+  } catch (const ArgumentError& e) {
+    r.fail(compile["loss"] ? compile["loss"] : compile, "compile.loss", e.what());
+  }
+  c.loss.from_logits = r.get<bool>(compile, "compile", "from_logits", false);
+  c.loss.label_smoothing = r.get<double>(compile, "compile", "label_smoothing", 0.0);
+  c.loss.delta = r.get<double>(compile, "compile", "delta", 1.0);
+  try {
+    c.loss = losses::validate(c.loss);
+  } catch (const ArgumentError& e) {
+    r.fail(compile, "compile", e.what());
+  }
+  c.optimizer = read_optimizer(r, compile["optimizer"]);
+  if (const auto m = compile["metrics"]) {
+    if (!m.IsSequence()) r.fail(m, "compile.metrics", "must be a list, e.g. [accuracy]");
+    for (const auto& e : m) {
+      const auto name = e.as<std::string>();
+      try {
+        metrics::make_metric(name, c.loss);
+      } catch (const ArgumentError& err) {
+        r.fail(e, "compile.metrics", err.what());
+      }
+      c.metrics.push_back(name);
+    }
+  }
+
+  const auto fit = root["fit"];
+  r.allow(fit, "fit", {"epochs", "verbose", "callbacks"});
+  c.epochs = r.get<std::int64_t>(fit, "fit", "epochs", 1);
+  if (c.epochs <= 0) r.fail(fit["epochs"], "fit.epochs", "must be positive");
+  c.verbose = r.get<int>(fit, "fit", "verbose", -1);
+  if (const auto cbs = fit ? fit["callbacks"] : YAML::Node()) {
+    if (!cbs.IsSequence()) r.fail(cbs, "fit.callbacks", "must be a list");
+    for (std::size_t i = 0; i < cbs.size(); ++i) {
+      const auto item = cbs[i];
+      const auto where = "fit.callbacks[" + std::to_string(i) + "]";
+      if (!item.IsMap() || item.size() != 1) r.fail(item, where, "must be {Name: {arguments}}");
+      CallbackSpec spec{item.begin()->first.as<std::string>(), to_config(r, item.begin()->second, where), item.Mark().line + 1};
+      static const std::vector<std::string> kKnown = {"EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"};
+      if (std::find(kKnown.begin(), kKnown.end(), spec.type) == kKnown.end()) {
+        r.fail(item, where, "unknown callback '" + spec.type + "' (valid: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN)");
+      }
+      c.callbacks.push_back(std::move(spec));
+    }
+  }
+
+  const auto ckpt = root["checkpoint"];
+  r.allow(ckpt, "checkpoint", {"every_steps", "every_epoch", "keep", "monitor", "mode"});
+  c.checkpoint_every_steps = r.get<std::int64_t>(ckpt, "checkpoint", "every_steps", 0);
+  c.checkpoint_every_epoch = r.get<bool>(ckpt, "checkpoint", "every_epoch", true);
+  c.checkpoint_keep = r.get<int>(ckpt, "checkpoint", "keep", 3);
+  if (c.checkpoint_keep < 1) r.fail(ckpt["keep"], "checkpoint.keep", "must be at least 1");
+  c.checkpoint_monitor = r.get<std::string>(ckpt, "checkpoint", "monitor", "");
+  c.checkpoint_mode = r.get<std::string>(ckpt, "checkpoint", "mode", "auto");
+
+  const auto dist = root["distributed"];
+  r.allow(dist, "distributed", {"replica_check_every", "stall_timeout", "bucket_mib"});
+  c.replica_check_every = r.get<std::int64_t>(dist, "distributed", "replica_check_every", 100);
+  c.stall_timeout = r.get<double>(dist, "distributed", "stall_timeout", 300);
+  if (!(c.stall_timeout > 0)) r.fail(dist["stall_timeout"], "distributed.stall_timeout", "must be positive");
+  const double mib = r.get<double>(dist, "distributed", "bucket_mib", 2.0);
+  if (!(mib > 0 && mib <= 16)) r.fail(dist["bucket_mib"], "distributed.bucket_mib", "must be in (0, 16]");
+  c.bucket_bytes = static_cast<std::size_t>(mib * 1024 * 1024);
+  return c;
+}
+
+}  // namespace dtrain::cli

@@ -1,0 +1,72 @@
+// RunConfig: what `dtrain train CONFIG.yaml` reads. YAML stays in this file
+// pair; the rest of dtrain sees plain structs.
+//
+//   auto cfg = load_run_config("jobs/configs/fashion_mlp.yaml", {"fit.epochs=3"});
+//
+// Errors (unknown key, wrong type, bad value, unknown layer/optimizer/loss
+// name) are ConfigError: "<file>:<line>: <key>: <what is wrong>".
+#pragma once
+
+#include "dtrain/core/config.hpp"
+#include "dtrain/core/error.hpp"
+#include "dtrain/losses.hpp"
+#include "dtrain/model.hpp"
+#include "dtrain/optimizers/options.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dtrain::cli {
+
+class ConfigError : public ArgumentError {
+ public:
+  using ArgumentError::ArgumentError;
+};
+
+struct DataSection {
+  std::string file;
+  std::string train = "train";
+  std::string validation;  // "" = none
+  std::string test = "test";
+  std::int64_t batch_size = 32;  // global, over all ranks
+  bool shuffle = true;
+};
+
+struct CallbackSpec {
+  std::string type;  // EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+  Config args;
+  int line = 0;
+};
+
+struct RunConfig {
+  std::string path;       // the YAML file
+  std::uint64_t seed = 0;
+  int threads = 0;        // 0: the cores given to the rank
+  std::string run_dir;    // default runs/<config name>
+  DataSection data;
+  std::string model_name = "model";
+  std::vector<LayerRecord> layers;  // InputLayer first; its shape is filled from the data
+  losses::LossConfig loss;
+  optimizers::OptimizerConfig optimizer;
+  std::vector<std::string> metrics;
+  std::int64_t epochs = 1;
+  int verbose = -1;       // -1: 1 on a terminal, 2 otherwise
+  std::vector<CallbackSpec> callbacks;
+  // checkpoint
+  std::int64_t checkpoint_every_steps = 0;  // 0: only per epoch / at the end / on signal
+  bool checkpoint_every_epoch = true;
+  int checkpoint_keep = 3;
+  std::string checkpoint_monitor;           // keep the best by this figure as well
+  std::string checkpoint_mode = "auto";
+  // distributed
+  std::int64_t replica_check_every = 100;
+  double stall_timeout = 300;
+  std::size_t bucket_bytes = 2u << 20;
+};
+
+// Reads the file, applies --set overrides ("fit.epochs=3"), validates.
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace dtrain::cli

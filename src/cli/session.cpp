@@ -1,0 +1,228 @@
+#include "session.hpp"
+
+#include "checkpointing.hpp"
+#include "commands.hpp"
+#include "run_config.hpp"
+#include "signals.hpp"
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/dist/communicator.hpp"
+#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/kernels/parallel.hpp"
+#include "dtrain/model.hpp"
+#include "dtrain/model/hdf5_batch_source.hpp"
+#include "dtrain/optimizers/factory.hpp"
+#include "dtrain/optimizers/optimizer.hpp"
+#include "dtrain/version.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+namespace dtrain::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<Hdf5BatchSource> open_split(const RunConfig& cfg, const std::string& split, bool shuffle,
+                                            const dist::Communicator& comm) {
+  data::ShardReaderOptions o;
+  o.path = cfg.data.file;
+  o.split = split;
+  o.global_batch = cfg.data.batch_size;
+  o.rank = comm.rank();
+  o.world_size = comm.size();
+  o.seed = cfg.seed;
+  o.shuffle = shuffle;
+  return std::make_unique<Hdf5BatchSource>(o);
+}
+
+std::shared_ptr<Callback> make_callback(const CallbackSpec& spec) {
+  const auto& a = spec.args;
+  const std::string owner = spec.type;
+  if (spec.type == "EarlyStopping") {
+    a.check_keys({"monitor", "min_delta", "patience", "mode", "restore_best_weights", "start_from_epoch"}, owner);
+    EarlyStoppingOptions o;
+    o.monitor = a.get_string_or("monitor", o.monitor, owner);
+    o.min_delta = a.get_double_or("min_delta", o.min_delta, owner);
+    o.patience = a.get_int_or("patience", o.patience, owner);
+    o.mode = a.get_string_or("mode", o.mode, owner);
+    o.restore_best_weights = a.get_bool_or("restore_best_weights", false, owner);
+    o.start_from_epoch = a.get_int_or("start_from_epoch", 0, owner);
+    return std::make_shared<EarlyStopping>(o);
+  }
+  if (spec.type == "ReduceLROnPlateau") {
+    a.check_keys({"monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"}, owner);
+    ReduceLROnPlateauOptions o;
+    o.monitor = a.get_string_or("monitor", o.monitor, owner);
+    o.factor = a.get_double_or("factor", o.factor, owner);
+    o.patience = a.get_int_or("patience", o.patience, owner);
+    o.mode = a.get_string_or("mode", o.mode, owner);
+    o.min_delta = a.get_double_or("min_delta", o.min_delta, owner);
+    o.cooldown = a.get_int_or("cooldown", o.cooldown, owner);
+    o.min_lr = a.get_double_or("min_lr", o.min_lr, owner);
+    return std::make_shared<ReduceLROnPlateau>(o);
+  }
+  a.check_keys({}, owner);
+  return std::make_shared<TerminateOnNaN>();
+}
+
+// Per step, on every rank: agree on stop requests (signals), save step
+// checkpoints, compare replicas. Per epoch: save the epoch checkpoint.
+class RunControl final : public Callback {
+ public:
+  RunControl(dist::Communicator& comm, const RunConfig& cfg, const SignalWatcher& signals, Checkpointer& ckpt)
+      : comm_(comm), cfg_(cfg), signals_(signals), ckpt_(ckpt) {}
+  std::string name() const override { return "RunControl"; }
+  bool preempted() const { return preempted_; }
+
+  void on_train_batch_end(std::int64_t step, const Logs&) override {
+    const auto status = comm_.agree({.stop = signals_.requested()});
+    const auto global = model_->global_step();
+    if (cfg_.replica_check_every > 0 && global % cfg_.replica_check_every == 0 && comm_.size() > 1) {
+      dist::check_replicas(comm_, model_->weights(), static_cast<std::uint64_t>(global));
+    }
+    const bool end_of_epoch = step + 1 == params_.steps;
+    if (status.stop) {
+      ckpt_.save(*model_, epoch_, step + 1, "signal");
+      preempted_ = true;
+      model_->interrupted = true;
+    } else if (cfg_.checkpoint_every_steps > 0 && global % cfg_.checkpoint_every_steps == 0 && !end_of_epoch) {
+      ckpt_.save(*model_, epoch_, step + 1, "step");
+    }
+  }
+  void on_epoch_begin(std::int64_t epoch) override { epoch_ = epoch; }
+  void on_epoch_end(std::int64_t epoch, const Logs& logs) override {
+    ckpt_.record_epoch(logs);
+    if (cfg_.checkpoint_every_epoch || epoch + 1 == params_.epochs || model_->stop_training) {
+      ckpt_.save(*model_, epoch + 1, 0, "epoch");
+    }
+  }
+
+ private:
+  dist::Communicator& comm_;
+  const RunConfig& cfg_;
+  const SignalWatcher& signals_;
+  Checkpointer& ckpt_;
+  std::int64_t epoch_ = 0;
+  bool preempted_ = false;
+};
+
+void print_line(bool root, const std::string& text) {
+  if (root) std::cout << text << std::endl;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  SignalWatcher signals;
+  dist::Communicator comm;
+  const bool root = comm.rank() == 0;
+
+  // 1. The config: the same file on every rank, so rank 0 alone reports.
+  RunConfig cfg;
+  try {
+    cfg = load_run_config(args.config, args.overrides);
+    if (args.threads >= 0) cfg.threads = args.threads;
+    if (!args.run_dir.empty()) cfg.run_dir = args.run_dir;
+    if (args.stall_timeout > 0) cfg.stall_timeout = args.stall_timeout;
+  } catch (const Error& e) {
+    if (root) std::cerr << "dtrain: error: " << e.what() << '\n';
+    return kExitUsage;
+  }
+  comm.set_stall_timeout(std::chrono::duration<double>(cfg.stall_timeout));
+
+  // 2. Data and model: an error may show on one rank only (its rows of the
+  // file); all ranks agree, and the first failing rank reports.
+  std::unique_ptr<Hdf5BatchSource> train, validation, test;
+  std::optional<Model> model;
+  std::optional<Checkpointer> ckpt;
+  std::optional<ResumePoint> resume;
+  std::string error;
+  int error_code = kExitUsage;
+  try {
+    train = open_split(cfg, cfg.data.train, cfg.data.shuffle, comm);
+    if (!cfg.data.validation.empty()) validation = open_split(cfg, cfg.data.validation, false, comm);
+    if (!cfg.data.test.empty() && train->reader().dataset().find(cfg.data.test)) {
+      test = open_split(cfg, cfg.data.test, false, comm);
+    }
+    const auto sample = train->x_sample_shape().to_vector();
+    cfg.layers.front().config.set("shape", sample);
+    model.emplace(Model::from_records(cfg.layers, cfg.model_name, cfg.seed));
+    model->set_communicator(&comm);
+    model->set_threads(cfg.threads);
+    model->set_bucket_bytes(cfg.bucket_bytes);
+    model->compile({optimizers::make_optimizer<float>(cfg.optimizer), cfg.loss, cfg.metrics});
+    ckpt.emplace(comm, cfg);
+    if (!args.resume.empty()) resume = ckpt->resume(*model, args.resume);
+  } catch (const Error& e) {
+    error = e.what();
+    error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+  }
+  const auto setup = comm.agree({.error = !error.empty()});
+  if (setup.error) {
+    if (comm.rank() == setup.error_rank) std::cerr << "dtrain: error: " << error << '\n';
+    return error.empty() ? kExitUsage : error_code;
+  }
+
+  // 3. Run: any error from here on ends every rank (printed once, by its rank).
+  try {
+    ckpt->broadcast_from_root(*model);  // identical replicas, whatever each rank read
+    if (root) {
+      fs::create_directories(cfg.run_dir);
+      std::cout << model->summary();
+      std::cout << "dtrain " << kVersion << ": " << comm.size() << (comm.size() == 1 ? " rank" : " ranks") << " x "
+                << model->threads() << " thread(s) per rank; " << train->rows() << " training samples, global batch "
+                << cfg.data.batch_size << ", " << train->steps_per_epoch() << " steps per epoch\n";
+      if (resume) std::cout << "Resuming from " << resume->path << " (epoch " << resume->epoch + 1 << ", step " << resume->step_in_epoch << ")\n";
+      std::cout << std::flush;
+    }
+    auto control = std::make_shared<RunControl>(comm, cfg, signals, *ckpt);
+    FitOptions fit;
+    fit.epochs = cfg.epochs;
+    fit.initial_epoch = resume ? resume->epoch : 0;
+    fit.initial_step = resume ? resume->step_in_epoch : 0;
+    fit.validation = validation.get();
+    fit.verbose = cfg.verbose >= 0 ? cfg.verbose : (isatty(STDOUT_FILENO) ? 1 : 2);
+    fit.profile = args.profile;
+    const bool append_history = resume.has_value();
+    fit.callbacks.push_back(std::make_shared<CSVLogger>((fs::path(cfg.run_dir) / "history.csv").string(), append_history));
+    for (const auto& spec : cfg.callbacks) fit.callbacks.push_back(make_callback(spec));
+    fit.callbacks.push_back(control);  // last: checkpoints see the other callbacks' state
+    ckpt->set_callbacks(fit.callbacks);
+    if (resume) ckpt->restore_callbacks(*resume);
+
+    const auto start = Clock::now();
+    const auto first_step = model->global_step();
+    if (fit.initial_epoch < fit.epochs) model->fit(*train, fit);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (control->preempted()) {
+      print_line(root, "Stopped by signal " + std::to_string(signals.signal()) + " at step " +
+                           std::to_string(model->global_step()) + "; checkpoint " + ckpt->last_path() +
+                           " (resume with --resume auto)");
+      return kExitPreempted;
+    }
+    const auto steps = model->global_step() - first_step;
+    if (test) {
+      const auto logs = model->evaluate(*test);
+      print_line(root, "Test (" + std::to_string(test->rows()) + " samples): " + format_logs(logs));
+    }
+    if (root) {
+      const double samples = static_cast<double>(steps) * static_cast<double>(cfg.data.batch_size);
+      std::cout << std::fixed << std::setprecision(1) << "Trained " << steps << " steps in " << seconds << " s ("
+                << std::setprecision(0) << (seconds > 0 ? samples / seconds : 0.0) << " samples/s)\n";
+      std::cout << "Checkpoint: " << ckpt->last_path() << "\n" << std::flush;
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    comm.abort(e.what(), dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure);
+  }
+}
+
+}  // namespace dtrain::cli
