@@ -1,0 +1,107 @@
+// GradientReducer: sums parameter gradients over all ranks while backward runs,
+// then divides by the global sample count (Horovod / PyTorch DDP style buckets).
+//
+//   dist::GradientReducer reducer(comm, graph);          // buckets fixed here
+//   reducer.begin_step(step, local_batch);               // local_batch may be 0
+//   graph.backward(loss, &reducer);                      // buckets all-reduce as they fill
+//   std::int64_t n = reducer.finish();                   // wait, grads /= global n
+//   optimizer.apply(...);                                // same on every rank
+//
+// Contract: when finish() is called, each rank's gradients must be the gradient
+// of the SUM of its per-sample losses (not the mean): finish() then leaves
+// sum_r(grad_r) / sum_r(n_r), the exact global mean, however uneven the local
+// batches. A rank with no samples calls contribute_zero() instead of backward.
+//
+// Buckets (assign_buckets) are a pure function of the parameter list and the
+// bucket size: the same on every rank, nothing negotiated. A bucket is a run of
+// consecutive trainable parameters, listed from the last parameter to the first
+// (the order backward finishes them), so it is one contiguous range of the
+// gradient arena and is reduced in place with no packing copy. Buckets are
+// started strictly in bucket order (MPI wants the same collective order on every
+// rank); after_op() calls MPI_Test so Open MPI progresses them while backward
+// computes. Results are bitwise equal on every rank (one all-reduce algorithm
+// per bucket size, the same division everywhere).
+#pragma once
+
+#include "dtrain/dist/communicator.hpp"
+#include "dtrain/graph/graph.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace dtrain::dist {
+
+// One all-reduce: gradient arena elements [offset, offset + size).
+struct Bucket {
+  std::vector<std::size_t> parameters;  // indices into the parameter list, descending
+  std::int64_t offset = 0;              // first element in the gradient arena
+  std::int64_t size = 0;                // elements, with the alignment padding between
+};
+
+inline constexpr std::size_t kDefaultBucketBytes = std::size_t{2} << 20;  // 2 MiB
+inline constexpr std::size_t kMaxBucketBytes = std::size_t{16} << 20;     // 16 MiB
+
+// Walks the parameters from last to first, appending trainable ones to the
+// current bucket while its arena range stays within bucket_bytes; a
+// non-trainable parameter closes the bucket (it is not reduced). A single
+// parameter larger than bucket_bytes gets a bucket of its own. Throws
+// ArgumentError if bucket_bytes is 0 or above kMaxBucketBytes, or if the
+// offsets are not increasing and non-overlapping.
+std::vector<Bucket> assign_buckets(std::span<const graph::ParameterInfo> params,
+                                   std::size_t bucket_bytes,
+                                   std::size_t element_bytes = sizeof(float));
+
+struct ReducerOptions {
+  std::size_t bucket_bytes = kDefaultBucketBytes;
+  bool poll_during_backward = true;  // MPI_Test in after_op (off: only for measurements)
+};
+
+struct ReducerStats {
+  std::uint64_t step = 0;
+  std::int64_t global_samples = 0;
+  double wait_seconds = 0;    // last step: blocked in finish() on MPI (the all-reduce not hidden)
+  double scale_seconds = 0;   // last step: dividing by the global sample count
+  double total_wait_seconds = 0;
+  std::uint64_t steps = 0;    // finished steps since construction
+  std::int64_t after_ops = 0; // after_op() calls in the last step
+  // Per bucket, last step: after_op() calls seen when its all-reduce started
+  // (-1: not started), and whether it had completed before finish() began.
+  std::vector<std::int64_t> bucket_start_op;
+  std::vector<std::uint8_t> bucket_done_early;
+};
+
+class GradientReducer final : public graph::BackwardObserver {
+ public:
+  // The graph's parameters must be final (its arenas are allocated here if not).
+  GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options = {});
+  // Over any parameter list and gradient arena (grads must cover every offset).
+  GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
+                  std::span<float> grads, ReducerOptions options = {});
+  ~GradientReducer() override;
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // Starts a step: the all-reduce of the sample count begins now.
+  void begin_step(std::uint64_t step, std::int64_t local_samples);
+  // BackwardObserver: the last parameter of a bucket starts its all-reduce.
+  void parameter_ready(std::size_t index) override;
+  void after_op() override;
+  // For a rank without samples this step: zero gradients, start every bucket.
+  void contribute_zero();
+  // Waits for every bucket (under the stall deadline), divides the gradients by
+  // the global sample count and returns it. Throws Error if no rank had samples.
+  std::int64_t finish();
+
+  const std::vector<Bucket>& buckets() const;
+  std::size_t started_buckets() const;  // this step, so far
+  const ReducerStats& stats() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace dtrain::dist

@@ -1,0 +1,246 @@
+#include "dtrain/data/dataset.hpp"
+
+#include "dtrain/data/error.hpp"
+#include "h5_util.hpp"
+#include "row_source.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dtrain::data {
+namespace {
+
+constexpr const char* kSplitNames[] = {"train", "val", "test"};
+constexpr std::int64_t kScanBytes = 4 * 1024 * 1024;  // rows per streamed block ≈ 4 MiB
+
+std::string shape_text(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// "int16", "float64", "string", ... for error messages.
+std::string dtype_text(hid_t dataset) {
+  h5::Datatype t(H5Dget_type(dataset));
+  const auto bits = std::to_string(8 * H5Tget_size(t.get()));
+  switch (H5Tget_class(t.get())) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(t.get()) == H5T_SGN_NONE ? "uint" : "int") + bits;
+    case H5T_FLOAT:
+      return "float" + bits;
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "an unsupported type";
+  }
+}
+
+SplitInfo read_split(hid_t file, const std::string& path, const std::string& name) {
+  SplitInfo s;
+  s.name = name;
+  h5::Dataset x = h5::open_dataset(file, path, s.x_path());
+  h5::Dataset y = h5::open_dataset(file, path, s.y_path());
+  const auto xd = h5::dims_of(x.get());
+  const auto yd = h5::dims_of(y.get());
+  if (xd.size() < 2 || static_cast<int>(xd.size()) > Shape::kMaxRank) {
+    throw DataError(path + ": " + s.x_path() + " has shape " + shape_text(xd) +
+                    ", expected [N, features...] with 1 to " + std::to_string(Shape::kMaxRank - 1) +
+                    " feature dimensions");
+  }
+  s.rows = xd[0];
+  s.sample_shape = Shape(std::vector<std::int64_t>(xd.begin() + 1, xd.end()));
+
+  h5::Datatype xt(H5Dget_type(x.get()));
+  const auto xclass = H5Tget_class(xt.get());
+  const auto xsize = H5Tget_size(xt.get());
+  if (xclass == H5T_FLOAT && xsize == 4) {
+    s.x_type = StorageType::kFloat32;
+  } else if (xclass == H5T_FLOAT && xsize == 8) {
+    s.x_type = StorageType::kFloat64;
+  } else if (xclass == H5T_INTEGER && xsize == 1 && H5Tget_sign(xt.get()) == H5T_SGN_NONE) {
+    s.x_type = StorageType::kUint8;
+    const auto scale = h5::read_double_attribute(x.get(), "scale");
+    if (!scale) {
+      throw DataError(path + ": " + s.x_path() +
+                      " is uint8 but has no numeric 'scale' attribute (value = stored * scale)");
+    }
+    if (!std::isfinite(*scale) || *scale <= 0.0) {
+      throw DataError(path + ": " + s.x_path() + ": attribute 'scale' must be a positive number");
+    }
+    s.scale = static_cast<float>(*scale);
+  } else {
+    throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + dtype_text(x.get()) +
+                    " (expected float32, float64, or uint8 with a 'scale' attribute)");
+  }
+
+  h5::Datatype yt(H5Dget_type(y.get()));
+  const auto yclass = H5Tget_class(yt.get());
+  if (yclass == H5T_INTEGER) {
+    s.task = Task::kClassification;
+    if (yd.size() != 1) {
+      throw DataError(path + ": " + s.y_path() + " has shape " + shape_text(yd) +
+                      ", expected [N] class ids");
+    }
+  } else if (yclass == H5T_FLOAT) {
+    s.task = Task::kRegression;
+    if (yd.size() != 1 && yd.size() != 2) {
+      throw DataError(path + ": " + s.y_path() + " has shape " + shape_text(yd) +
+                      ", expected [N] or [N, k] float targets");
+    }
+    s.targets = yd.size() == 2 ? yd[1] : 1;
+    if (s.targets < 1) throw DataError(path + ": " + s.y_path() + " has no target columns");
+  } else {
+    throw DataError(path + ": " + s.y_path() + " has unsupported dtype " + dtype_text(y.get()) +
+                    " (expected int64 class ids or float32 targets)");
+  }
+  if (yd.empty() || yd[0] != s.rows) {
+    throw DataError(path + ": " + s.x_path() + " has " + std::to_string(s.rows) + " rows but " +
+                    s.y_path() + " has " + std::to_string(yd.empty() ? 0 : yd[0]));
+  }
+  if (s.rows == 0) {
+    throw DataError(path + ": split " + (name.empty() ? std::string("/x") : "/" + name) +
+                    " is empty (0 rows)");
+  }
+  if (s.features() == 0) throw DataError(path + ": " + s.x_path() + " has 0 features per row");
+  return s;
+}
+
+}  // namespace
+
+const char* storage_type_name(StorageType t) {
+  switch (t) {
+    case StorageType::kFloat32:
+      return "float32";
+    case StorageType::kFloat64:
+      return "float64";
+    case StorageType::kUint8:
+      return "uint8";
+  }
+  return "?";
+}
+
+std::string SplitInfo::x_path() const { return name.empty() ? "/x" : "/" + name + "/x"; }
+std::string SplitInfo::y_path() const { return name.empty() ? "/y" : "/" + name + "/y"; }
+
+const SplitInfo* DatasetInfo::find(const std::string& name) const {
+  for (const auto& s : splits) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const SplitInfo& DatasetInfo::split(const std::string& name) const {
+  if (const auto* s = find(name)) return *s;
+  if (unsplit) {
+    throw DataError(path + ": the file is unsplit (/x, /y); it has no /" + name +
+                    " (run `dtrain data split` first)");
+  }
+  throw DataError(path + ": dataset /" + name + "/x is missing (no split '" + name + "')");
+}
+
+DatasetInfo read_dataset_info(const std::string& path) {
+  h5::File file = h5::open_read(path);
+  const hid_t f = file.get();
+  DatasetInfo info;
+  info.path = path;
+
+  if (auto format = h5::read_string_attribute(f, "format"); format && *format != kDatasetFormat) {
+    throw DataError(path + ": root attribute format = \"" + *format + "\", not a dtrain dataset");
+  }
+  if (auto v = h5::read_int_attribute(f, "format_version"); v && *v > kDatasetFormatVersion) {
+    throw DataError(path + ": dataset format_version " + std::to_string(*v) +
+                    " is newer than this dtrain reads (" + std::to_string(kDatasetFormatVersion) + ")");
+  }
+  for (const auto& name : h5::attribute_names(f)) {
+    info.attributes.emplace_back(name, h5::attribute_text(f, name));
+  }
+  info.source = h5::read_string_attribute(f, "source").value_or("");
+  info.class_names = h5::read_string_array_attribute(f, "class_names");
+  if (auto seed = h5::read_int_attribute(f, "split_seed")) {
+    SplitRecord r;
+    r.seed = static_cast<std::uint64_t>(*seed);
+    r.test_fraction = h5::read_double_attribute(f, "test_fraction").value_or(0.0);
+    r.val_fraction = h5::read_double_attribute(f, "val_fraction").value_or(0.0);
+    r.stratified = h5::read_int_attribute(f, "stratified").value_or(0) != 0;
+    info.split_record = r;
+  }
+
+  if (!h5::exists(f, "/train") && (h5::exists(f, "/x") || h5::exists(f, "/y"))) {
+    info.unsplit = true;
+    info.splits.push_back(read_split(f, path, ""));
+  } else {
+    if (!h5::exists(f, "/train")) {
+      throw DataError(path + ": dataset /train/x is missing (expected /train/x and /train/y, or "
+                             "/x and /y in an unsplit file)");
+    }
+    for (const char* name : kSplitNames) {
+      if (h5::exists(f, std::string("/") + name)) info.splits.push_back(read_split(f, path, name));
+    }
+  }
+  info.task = info.splits.front().task;
+  for (const auto& s : info.splits) {
+    if (s.task != info.task) {
+      throw DataError(path + ": " + s.y_path() + " and " + info.splits.front().y_path() +
+                      " disagree: one holds class ids, the other float targets");
+    }
+    if (s.sample_shape != info.splits.front().sample_shape) {
+      throw DataError(path + ": " + s.x_path() + " rows are " + s.sample_shape.str() + " but " +
+                      info.splits.front().x_path() + " rows are " +
+                      info.splits.front().sample_shape.str());
+    }
+    if (s.targets != info.splits.front().targets) {
+      throw DataError(path + ": " + s.y_path() + " has " + std::to_string(s.targets) +
+                      " target columns but " + info.splits.front().y_path() + " has " +
+                      std::to_string(info.splits.front().targets));
+    }
+  }
+  if (info.task == Task::kClassification) {
+    const auto nc = h5::read_int_attribute(f, "num_classes");
+    if (!nc) {
+      throw DataError(path + ": root attribute num_classes is missing (required when y holds "
+                             "class ids)");
+    }
+    if (*nc < 1) throw DataError(path + ": root attribute num_classes must be at least 1");
+    info.num_classes = *nc;
+  }
+  return info;
+}
+
+void validate_rows(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin,
+                   std::int64_t end) {
+  RowSource source(info, split, RowSource::Access::kSequential);
+  const auto row_bytes = split.features() * static_cast<std::int64_t>(sizeof(float));
+  const auto block = std::max<std::int64_t>(1, kScanBytes / row_bytes);
+  std::vector<float> x(static_cast<std::size_t>(std::min(block, end - begin) * split.features()));
+  std::vector<float> y(static_cast<std::size_t>(std::min(block, end - begin) * split.targets));
+  for (std::int64_t at = begin; at < end; at += block) {
+    source.read_block(at, std::min(block, end - at), x.data(), y.data());
+  }
+}
+
+void validate_dataset(const DatasetInfo& info) {
+  for (const auto& s : info.splits) validate_rows(info, s, 0, s.rows);
+}
+
+std::vector<std::int64_t> class_histogram(const DatasetInfo& info, const std::string& name) {
+  const SplitInfo& split = info.split(name);
+  if (split.task != Task::kClassification) {
+    throw ArgumentError(info.path + ": " + split.y_path() + " holds regression targets: no classes");
+  }
+  RowSource source(info, split, RowSource::Access::kSequential);
+  std::vector<std::int64_t> hist(static_cast<std::size_t>(info.num_classes), 0);
+  constexpr std::int64_t kBlock = 1 << 16;
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(std::min(kBlock, split.rows)));
+  for (std::int64_t at = 0; at < split.rows; at += kBlock) {
+    const auto n = std::min(kBlock, split.rows - at);
+    source.read_labels(at, n, labels.data());
+    for (std::int64_t i = 0; i < n; ++i) ++hist[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
+  }
+  return hist;
+}
+
+}  // namespace dtrain::data

@@ -1,0 +1,239 @@
+#include "dtrain/dist/gradient_reducer.hpp"
+
+#include "context.hpp"
+
+#include "dtrain/kernels/parallel.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <string>
+
+namespace dtrain::dist {
+
+namespace {
+
+constexpr std::int64_t kScaleBlock = 1 << 15;  // elements per block of the division
+
+}  // namespace
+
+struct GradientReducer::State {
+  detail::Context& ctx;
+  ReducerOptions options;
+  std::vector<graph::ParameterInfo> params;
+  float* grads;
+  std::vector<Bucket> buckets;
+  std::vector<std::int32_t> bucket_of;  // per parameter; -1: not reduced
+  std::vector<std::string> labels;      // per bucket, for stall messages
+
+  // Per step.
+  bool in_step = false;
+  std::vector<std::int32_t> pending;  // per bucket: parameters not ready yet
+  std::vector<std::uint8_t> ready;    // per parameter
+  std::vector<MPI_Request> requests;  // per bucket
+  std::vector<std::uint64_t> seqs;    // per bucket
+  std::size_t next_start = 0;         // buckets start in this order
+  std::size_t next_poll = 0;          // first bucket not known complete
+  MPI_Request count_request = MPI_REQUEST_NULL;
+  std::uint64_t count_seq = 0;
+  std::int64_t count = 0;  // local, then global sample count
+  bool count_done = false;
+  ReducerStats stats;
+
+  State(detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
+        ReducerOptions o)
+      : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()) {
+    buckets = assign_buckets(params, options.bucket_bytes, sizeof(float));
+    bucket_of.assign(params.size(), -1);
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+      const auto& bk = buckets[b];
+      if (bk.offset + bk.size > static_cast<std::int64_t>(g.size())) {
+        throw ArgumentError("GradientReducer: gradient arena of " + std::to_string(g.size()) +
+                            " elements is too small for parameter '" + params[bk.parameters.front()].name +
+                            "' (ends at " + std::to_string(bk.offset + bk.size) + ")");
+      }
+      if (bk.size > INT_MAX) {
+        throw ArgumentError("GradientReducer: parameter '" + params[bk.parameters.front()].name +
+                            "' has more than INT_MAX elements");
+      }
+      for (auto i : bk.parameters) bucket_of[i] = static_cast<std::int32_t>(b);
+      labels.push_back("all-reduce of gradient bucket " + std::to_string(b + 1) + "/" +
+                       std::to_string(buckets.size()));
+    }
+    pending.assign(buckets.size(), 0);
+    ready.assign(params.size(), 0);
+    requests.assign(buckets.size(), MPI_REQUEST_NULL);
+    seqs.assign(buckets.size(), 0);
+    stats.bucket_start_op.assign(buckets.size(), -1);
+    stats.bucket_done_early.assign(buckets.size(), 0);
+  }
+
+  bool in_flight() const {
+    if (count_request != MPI_REQUEST_NULL) return true;
+    return std::any_of(requests.begin(), requests.end(),
+                       [](MPI_Request r) { return r != MPI_REQUEST_NULL; });
+  }
+
+  void start(std::size_t b) {
+    const auto& bk = buckets[b];
+    seqs[b] = ctx.begin_op(labels[b]);
+    ctx.check(MPI_Iallreduce(MPI_IN_PLACE, grads + bk.offset, static_cast<int>(bk.size), MPI_FLOAT,
+                             MPI_SUM, ctx.comm(), &requests[b]),
+              "MPI_Iallreduce", seqs[b]);
+    stats.bucket_start_op[b] = stats.after_ops;
+  }
+
+  void start_ready_buckets() {
+    while (next_start < buckets.size() && pending[next_start] == 0) start(next_start++);
+  }
+
+  // One MPI_Test progresses everything outstanding; look at the oldest first.
+  void poll() {
+    if (!count_done && count_request != MPI_REQUEST_NULL) {
+      count_done = ctx.test(count_request, count_seq);
+      if (!count_done) return;
+    }
+    while (next_poll < next_start && ctx.test(requests[next_poll], seqs[next_poll])) {
+      stats.bucket_done_early[next_poll] = 1;
+      ++next_poll;
+    }
+  }
+
+  void scale(const Bucket& bk, float n) {
+    float* p = grads + bk.offset;
+    kernels::for_blocks(bk.size, kScaleBlock, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) p[i] /= n;
+    });
+  }
+
+  std::string unreported() const {
+    std::string names;
+    int listed = 0;
+    for (std::size_t i = 0; i < params.size() && listed < 5; ++i) {
+      if (bucket_of[i] >= 0 && !ready[i]) {
+        names += (listed++ ? ", '" : "'") + params[i].name + "'";
+      }
+    }
+    return names;
+  }
+};
+
+GradientReducer::GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options)
+    : GradientReducer(comm, graph.parameters(), graph.parameter_grads(), options) {}
+
+GradientReducer::GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
+                                 std::span<float> grads, ReducerOptions options)
+    : state_(std::make_unique<State>(*comm.ctx_, params, grads, options)) {}
+
+GradientReducer::~GradientReducer() {
+  // An exception left a step with collectives in flight. Their buffers may go
+  // away, and other ranks wait for them: the job must end. Let the caller report
+  // the real error first (Communicator::abort); the Communicator ends the job
+  // if nobody does.
+  if (state_ && state_->in_flight()) state_->ctx.note_abandoned(state_->stats.step);
+}
+
+void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples) {
+  auto& s = *state_;
+  if (s.in_step) {
+    throw Error("GradientReducer: begin_step(" + std::to_string(step) + ") while step " +
+                std::to_string(s.stats.step) + " is not finished");
+  }
+  if (local_samples < 0) {
+    throw ArgumentError("GradientReducer: local_samples must be >= 0, got " + std::to_string(local_samples));
+  }
+  s.ctx.step = step;
+  s.stats.step = step;
+  s.stats.after_ops = 0;
+  s.stats.wait_seconds = 0;
+  s.stats.scale_seconds = 0;
+  std::fill(s.stats.bucket_start_op.begin(), s.stats.bucket_start_op.end(), -1);
+  std::fill(s.stats.bucket_done_early.begin(), s.stats.bucket_done_early.end(), 0);
+  for (std::size_t b = 0; b < s.buckets.size(); ++b) {
+    s.pending[b] = static_cast<std::int32_t>(s.buckets[b].parameters.size());
+  }
+  std::fill(s.ready.begin(), s.ready.end(), 0);
+  s.next_start = 0;
+  s.next_poll = 0;
+  s.count = local_samples;
+  s.count_done = false;
+  s.count_seq = s.ctx.begin_op("all-reduce of the sample count");
+  s.ctx.check(MPI_Iallreduce(MPI_IN_PLACE, &s.count, 1, MPI_INT64_T, MPI_SUM, s.ctx.comm(),
+                             &s.count_request),
+              "MPI_Iallreduce", s.count_seq);
+  s.in_step = true;
+}
+
+void GradientReducer::parameter_ready(std::size_t index) {
+  auto& s = *state_;
+  if (!s.in_step) throw Error("GradientReducer: parameter_ready before begin_step");
+  if (index >= s.params.size() || s.bucket_of[index] < 0) {
+    throw ArgumentError("GradientReducer: parameter_ready(" + std::to_string(index) +
+                        ") is not a trainable parameter of this reducer");
+  }
+  if (s.ready[index]) {
+    throw Error("GradientReducer: parameter '" + s.params[index].name + "' reported ready twice in step " +
+                std::to_string(s.stats.step));
+  }
+  s.ready[index] = 1;
+  if (--s.pending[static_cast<std::size_t>(s.bucket_of[index])] == 0) s.start_ready_buckets();
+}
+
+void GradientReducer::after_op() {
+  auto& s = *state_;
+  if (!s.in_step) return;
+  ++s.stats.after_ops;
+  if (s.options.poll_during_backward) s.poll();
+}
+
+void GradientReducer::contribute_zero() {
+  auto& s = *state_;
+  if (!s.in_step) throw Error("GradientReducer: contribute_zero before begin_step");
+  if (std::any_of(s.ready.begin(), s.ready.end(), [](std::uint8_t r) { return r != 0; })) {
+    throw Error("GradientReducer: contribute_zero after gradients were reported in step " +
+                std::to_string(s.stats.step));
+  }
+  for (const auto& bk : s.buckets) {
+    std::memset(s.grads + bk.offset, 0, static_cast<std::size_t>(bk.size) * sizeof(float));
+  }
+  for (const auto& bk : s.buckets) {
+    for (auto i : bk.parameters) parameter_ready(i);
+  }
+}
+
+std::int64_t GradientReducer::finish() {
+  auto& s = *state_;
+  if (!s.in_step) throw Error("GradientReducer: finish before begin_step");
+  if (s.next_start < s.buckets.size()) {
+    throw Error("GradientReducer: finish at step " + std::to_string(s.stats.step) +
+                " with gradients never reported ready: " + s.unreported());
+  }
+  const auto deadline = s.ctx.deadline_from_now();
+  double waited = s.ctx.wait(s.count_request, s.count_seq, deadline);
+  const std::int64_t global = s.count;
+  double scaled = 0;
+  for (std::size_t b = 0; b < s.buckets.size(); ++b) {
+    waited += s.ctx.wait(s.requests[b], s.seqs[b], deadline);
+    if (global > 1) {
+      const auto t0 = detail::Clock::now();
+      s.scale(s.buckets[b], static_cast<float>(global));
+      scaled += std::chrono::duration<double>(detail::Clock::now() - t0).count();
+    }
+  }
+  s.in_step = false;
+  s.stats.global_samples = global;
+  s.stats.wait_seconds = waited;
+  s.stats.scale_seconds = scaled;
+  s.stats.total_wait_seconds += waited;
+  ++s.stats.steps;
+  if (global <= 0) {
+    throw Error("GradientReducer: no rank had samples at step " + std::to_string(s.stats.step));
+  }
+  return global;
+}
+
+const std::vector<Bucket>& GradientReducer::buckets() const { return state_->buckets; }
+std::size_t GradientReducer::started_buckets() const { return state_->next_start; }
+const ReducerStats& GradientReducer::stats() const { return state_->stats; }
+
+}  // namespace dtrain::dist

@@ -1,0 +1,197 @@
+// conv2d (NHWC, Keras/TensorFlow padding) by im2col + GEMM, and parse_padding.
+//
+// The batch is cut into blocks of a fixed number of whole images (a function of
+// the shapes only). Blocks are dealt round-robin to a fixed number of slots;
+// each slot owns a slice of the workspace and runs its blocks in order:
+//   forward:  cols = im2col(x_block);  out_block = cols · K
+//   backward: cols = im2col(x_block);  dK_slot (+)= colsᵀ · dout_block
+//             dcols = dout_block · Kᵀ (reusing the cols slice);  dx_block += col2im(dcols)
+// then dK += Σ_slot dK_slot in slot order. K is the kernel [kh,kw,cin,cout] read
+// as a row-major [kh*kw*cin, cout] matrix. Neither the blocks, nor the slots,
+// nor the order of any sum depends on the thread count: bitwise reproducible.
+// Backward recomputes im2col instead of keeping cols from forward: it reads the
+// input (kh*kw times smaller than cols) and keeps the slices hot in cache.
+#include "common.hpp"
+
+#include "dtrain/graph/ops.hpp"
+#include "dtrain/kernels/im2col.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace dtrain::graph {
+namespace {
+
+// Rows of cols (output positions) per block: big enough for an efficient GEMM,
+// small enough that a block's cols stay in L2. A tuning constant: changing it
+// changes rounding of the kernel gradient, never correctness.
+constexpr std::int64_t kRowsPerBlock = 512;
+// At most this many slots (tasks) per conv: bounds the workspace and the
+// number of partial kernel gradients.
+constexpr std::int64_t kMaxSlots = 16;
+
+std::string dims(std::int64_t a, std::int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
+
+template <class T>
+using CMat = Eigen::Map<const RowMatrix<T>>;
+template <class T>
+using Mat = Eigen::Map<RowMatrix<T>>;
+
+// How a batch is cut: a pure function of the shapes.
+struct ConvPlan {
+  kernels::Window2d win;
+  std::int64_t cout = 0;
+  std::int64_t batch = 0;
+  std::int64_t per_block = 1;  // images per block
+  std::int64_t blocks = 0;
+  std::int64_t slots = 0;
+
+  std::int64_t cols_slice() const { return per_block * win.positions() * win.patch(); }
+  std::int64_t kernel_size() const { return win.patch() * cout; }
+};
+
+template <class T>
+class Conv2d final : public Op<T> {
+ public:
+  Conv2d(std::array<int, 2> strides, Padding padding) : strides_(strides), padding_(padding) {}
+  std::string name() const override { return "conv2d"; }
+
+  Shape output_shape(std::span<const Shape> in) const override {
+    detail::expect_inputs(name(), in, 2);
+    if (in[0].rank() != 4) throw_shape_error(name(), in, "input must be rank 4 [batch, height, width, channels]");
+    if (in[1].rank() != 4) throw_shape_error(name(), in, "kernel must be rank 4 [kh, kw, in_channels, out_channels]");
+    for (int i = 1; i < 4; ++i) {
+      if (in[0][i] <= 0) throw_shape_error(name(), in, "input height, width and channels must be positive");
+    }
+    if (in[0][3] != in[1][2]) {
+      throw_shape_error(name(), in,
+                        "input has " + std::to_string(in[0][3]) + " channels but the kernel expects " +
+                            std::to_string(in[1][2]));
+    }
+    const auto win = window(in[0], in[1]);
+    if (win.oh <= 0 || win.ow <= 0) {
+      throw_shape_error(name(), in,
+                        "kernel " + dims(in[1][0], in[1][1]) + " is larger than the " + dims(in[0][1], in[0][2]) +
+                            " input with 'valid' padding");
+    }
+    return {in[0][0], win.oh, win.ow, in[1][3]};
+  }
+
+  std::int64_t workspace_size(std::span<const Shape> in, const Shape&) const override {
+    const auto p = plan(in[0], in[1]);
+    return p.slots * (p.cols_slice() + p.kernel_size());
+  }
+
+  void forward(const OpContext<T>& c) override {
+    const auto p = plan(c.in[0].shape, c.in[1].shape);
+    const auto patch = p.win.patch(), positions = p.win.positions();
+    const CMat<T> k(c.in[1].data, patch, p.cout);
+    for_slots(p, [&](std::int64_t s, std::int64_t n0, std::int64_t n) {
+      const T* x = c.in[0].data + n0 * p.win.image_size();
+      T* out = c.out.data + n0 * positions * p.cout;
+      T* cols = c.workspace.data + s * p.cols_slice();
+      kernels::im2col(p.win, x, n, cols);
+      const auto rows = n * positions;
+      Mat<T>(out, rows, p.cout).noalias() = CMat<T>(cols, rows, patch) * k;
+    });
+  }
+
+  void backward(const OpContext<T>& c) override {
+    const bool need_dx = !c.din[0].empty(), need_dk = !c.din[1].empty();
+    if (!need_dx && !need_dk) return;
+    const auto p = plan(c.in[0].shape, c.in[1].shape);
+    const auto patch = p.win.patch(), positions = p.win.positions();
+    const CMat<T> k(c.in[1].data, patch, p.cout);
+    T* partials = c.workspace.data + p.slots * p.cols_slice();
+    for_slots(p, [&](std::int64_t s, std::int64_t n0, std::int64_t n) {
+      T* cols = c.workspace.data + s * p.cols_slice();
+      const auto rows = n * positions;
+      const CMat<T> dout(c.dout.data + n0 * positions * p.cout, rows, p.cout);
+      if (need_dk) {
+        const T* x = c.in[0].data + n0 * p.win.image_size();
+        Mat<T> dk(partials + s * p.kernel_size(), patch, p.cout);
+        const bool first = n0 / p.per_block == s;  // the slot's first block
+        kernels::im2col(p.win, x, n, cols);
+        const auto product = CMat<T>(cols, rows, patch).transpose() * dout;
+        if (first) {
+          dk.noalias() = product;
+        } else {
+          dk.noalias() += product;
+        }
+      }
+      if (need_dx) {
+        Mat<T>(cols, rows, patch).noalias() = dout * k.transpose();
+        kernels::col2im_add(p.win, cols, n, c.din[0].data + n0 * p.win.image_size());
+      }
+    });
+    if (need_dk) {
+      detail::for_elements(p.kernel_size(), [&](std::int64_t b, std::int64_t e) {
+        T* dk = c.din[1].data;
+        for (std::int64_t s = 0; s < p.slots; ++s) {
+          const T* part = partials + s * p.kernel_size();
+          for (auto i = b; i < e; ++i) dk[i] += part[i];
+        }
+      });
+    }
+  }
+
+ private:
+  kernels::Window2d window(const Shape& x, const Shape& k) const {
+    return kernels::make_window2d(x[1], x[2], x[3], k[0], k[1], strides_[0], strides_[1],
+                                  padding_ == Padding::kSame);
+  }
+
+  ConvPlan plan(const Shape& x, const Shape& k) const {
+    ConvPlan p;
+    p.win = window(x, k);
+    p.cout = k[3];
+    p.batch = x[0];
+    p.per_block = std::max<std::int64_t>(1, kRowsPerBlock / p.win.positions());
+    p.blocks = kernels::block_count(p.batch, p.per_block);
+    p.slots = std::min(p.blocks, kMaxSlots);
+    return p;
+  }
+
+  // fn(slot, first image, images) for every block; slot s runs blocks s, s+slots, ... in order.
+  template <class F>
+  static void for_slots(const ConvPlan& p, F&& fn) {
+    kernels::for_blocks(p.slots, 1, [&](std::int64_t s0, std::int64_t s1) {
+      for (auto s = s0; s < s1; ++s) {
+        for (auto b = s; b < p.blocks; b += p.slots) {
+          const auto n0 = b * p.per_block;
+          fn(s, n0, std::min(p.per_block, p.batch - n0));
+        }
+      }
+    });
+  }
+
+  std::array<int, 2> strides_;
+  Padding padding_;
+};
+
+void check_strides(const char* op, const char* what, std::array<int, 2> v) {
+  if (v[0] <= 0 || v[1] <= 0) {
+    throw ArgumentError(std::string(op) + ": " + what + " must be positive, got [" + std::to_string(v[0]) + ", " +
+                        std::to_string(v[1]) + "]");
+  }
+}
+
+}  // namespace
+
+Padding parse_padding(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (lower == "valid") return Padding::kValid;
+  if (lower == "same") return Padding::kSame;
+  throw ArgumentError("padding: expected \"valid\" or \"same\", got \"" + name + "\"");
+}
+
+template <class T>
+NodeId conv2d(Graph<T>& g, NodeId x, NodeId kernel, std::array<int, 2> strides, Padding padding) {
+  check_strides("conv2d", "strides", strides);
+  return detail::add_op<T, Conv2d<T>>(g, {x, kernel}, strides, padding);
+}
+
+DTRAIN_INSTANTIATE_BUILDER(NodeId, conv2d, NodeId, NodeId, std::array<int, 2>, Padding)
+
+}  // namespace dtrain::graph

@@ -1,0 +1,173 @@
+// max_pool2d and avg_pool2d over NHWC images (Keras/TensorFlow padding).
+//
+// Windows follow kernels::make_window2d. Padded cells take no part: a max is
+// over the cells inside the image, an average divides by their count (as
+// TensorFlow's avg_pool with "same"). Max pooling sends each output's gradient
+// to the first cell of its window (row-major) holding the maximum; backward
+// finds it again by comparing the input with the output, so no argmax is kept.
+// Work is split into blocks of whole images (windows overlap when strides <
+// pool, so one task owns each image's gradient): deterministic.
+#include "common.hpp"
+
+#include "dtrain/graph/ops.hpp"
+#include "dtrain/kernels/im2col.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace dtrain::graph {
+namespace {
+
+std::string dims(std::int64_t a, std::int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
+
+// The window's cells inside the image: rows [y0, y1), columns [x0, x1).
+struct Cells {
+  std::int64_t y0, y1, x0, x1;
+  std::int64_t count() const { return (y1 - y0) * (x1 - x0); }
+};
+Cells cells(const kernels::Window2d& w, std::int64_t oy, std::int64_t ox) {
+  const std::int64_t y = oy * w.sh - w.pad_top, x = ox * w.sw - w.pad_left;
+  return {std::max<std::int64_t>(y, 0), std::min(y + w.kh, w.h), std::max<std::int64_t>(x, 0), std::min(x + w.kw, w.w)};
+}
+
+template <class T>
+class Pool2d final : public Op<T> {
+ public:
+  Pool2d(bool max, std::array<int, 2> pool, std::array<int, 2> strides, Padding padding)
+      : max_(max), pool_(pool), strides_(strides), padding_(padding) {}
+  std::string name() const override { return max_ ? "max_pool2d" : "avg_pool2d"; }
+
+  Shape output_shape(std::span<const Shape> in) const override {
+    detail::expect_inputs(name(), in, 1);
+    if (in[0].rank() != 4) throw_shape_error(name(), in, "input must be rank 4 [batch, height, width, channels]");
+    for (int i = 1; i < 4; ++i) {
+      if (in[0][i] <= 0) throw_shape_error(name(), in, "input height, width and channels must be positive");
+    }
+    const auto w = window(in[0]);
+    if (w.oh <= 0 || w.ow <= 0) {
+      throw_shape_error(name(), in,
+                        "pool " + dims(pool_[0], pool_[1]) + " is larger than the " + dims(in[0][1], in[0][2]) +
+                            " input with 'valid' padding");
+    }
+    return {in[0][0], w.oh, w.ow, in[0][3]};
+  }
+
+  void forward(const OpContext<T>& c) override {
+    const auto w = window(c.in[0].shape);
+    for_images(w, c.in[0].shape[0], [&](std::int64_t n) {
+      const T* x = c.in[0].data + n * w.image_size();
+      T* y = c.out.data + n * w.positions() * w.c;
+      for (std::int64_t oy = 0; oy < w.oh; ++oy) {
+        for (std::int64_t ox = 0; ox < w.ow; ++ox, y += w.c) {
+          const Cells k = cells(w, oy, ox);
+          std::fill_n(y, w.c, max_ ? -std::numeric_limits<T>::infinity() : T(0));
+          for (auto iy = k.y0; iy < k.y1; ++iy) {
+            for (auto ix = k.x0; ix < k.x1; ++ix) {
+              const T* v = x + (iy * w.w + ix) * w.c;
+              if (max_) {
+                for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] = std::max(y[ch], v[ch]);
+              } else {
+                for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] += v[ch];
+              }
+            }
+          }
+          if (!max_) {
+            const T inv = T(1) / static_cast<T>(k.count());
+            for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] *= inv;
+          }
+        }
+      }
+    });
+  }
+
+  void backward(const OpContext<T>& c) override {
+    if (c.din[0].empty()) return;
+    const auto w = window(c.in[0].shape);
+    for_images(w, c.in[0].shape[0], [&](std::int64_t n) {
+      const T* x = c.in[0].data + n * w.image_size();
+      T* dx = c.din[0].data + n * w.image_size();
+      const T* y = c.out.data + n * w.positions() * w.c;
+      const T* dy = c.dout.data + n * w.positions() * w.c;
+      for (std::int64_t oy = 0; oy < w.oh; ++oy) {
+        for (std::int64_t ox = 0; ox < w.ow; ++ox, y += w.c, dy += w.c) {
+          const Cells k = cells(w, oy, ox);
+          if (max_) {
+            for (std::int64_t ch = 0; ch < w.c; ++ch) route_to_max(w, k, x, dx, ch, y[ch], dy[ch]);
+          } else {
+            const T inv = T(1) / static_cast<T>(k.count());
+            for (auto iy = k.y0; iy < k.y1; ++iy) {
+              for (auto ix = k.x0; ix < k.x1; ++ix) {
+                T* d = dx + (iy * w.w + ix) * w.c;
+                for (std::int64_t ch = 0; ch < w.c; ++ch) d[ch] += dy[ch] * inv;
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  // Adds g to the first cell (row-major) of the window whose value is the max.
+  static void route_to_max(const kernels::Window2d& w, const Cells& k, const T* x, T* dx, std::int64_t ch, T max,
+                           T g) {
+    for (auto iy = k.y0; iy < k.y1; ++iy) {
+      for (auto ix = k.x0; ix < k.x1; ++ix) {
+        const auto i = (iy * w.w + ix) * w.c + ch;
+        if (x[i] == max) {
+          dx[i] += g;
+          return;
+        }
+      }
+    }
+  }
+
+  kernels::Window2d window(const Shape& x) const {
+    return kernels::make_window2d(x[1], x[2], x[3], pool_[0], pool_[1], strides_[0], strides_[1],
+                                  padding_ == Padding::kSame);
+  }
+
+  template <class F>
+  static void for_images(const kernels::Window2d& w, std::int64_t batch, F&& fn) {
+    const auto per_block = std::max<std::int64_t>(1, detail::kElementBlock / w.image_size());
+    kernels::for_blocks(batch, per_block, [&](std::int64_t n0, std::int64_t n1) {
+      for (auto n = n0; n < n1; ++n) fn(n);
+    });
+  }
+
+  bool max_;
+  std::array<int, 2> pool_, strides_;
+  Padding padding_;
+};
+
+void check_positive(const char* op, const char* what, std::array<int, 2> v) {
+  if (v[0] <= 0 || v[1] <= 0) {
+    throw ArgumentError(std::string(op) + ": " + what + " must be positive, got [" + std::to_string(v[0]) + ", " +
+                        std::to_string(v[1]) + "]");
+  }
+}
+
+template <class T>
+NodeId pool2d(Graph<T>& g, NodeId x, bool max, std::array<int, 2> pool, std::array<int, 2> strides,
+              Padding padding) {
+  const char* op = max ? "max_pool2d" : "avg_pool2d";
+  check_positive(op, "pool", pool);
+  check_positive(op, "strides", strides);
+  return detail::add_op<T, Pool2d<T>>(g, {x}, max, pool, strides, padding);
+}
+
+}  // namespace
+
+template <class T>
+NodeId max_pool2d(Graph<T>& g, NodeId x, std::array<int, 2> pool, std::array<int, 2> strides, Padding padding) {
+  return pool2d(g, x, true, pool, strides, padding);
+}
+template <class T>
+NodeId avg_pool2d(Graph<T>& g, NodeId x, std::array<int, 2> pool, std::array<int, 2> strides, Padding padding) {
+  return pool2d(g, x, false, pool, strides, padding);
+}
+
+DTRAIN_INSTANTIATE_BUILDER(NodeId, max_pool2d, NodeId, std::array<int, 2>, std::array<int, 2>, Padding)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, avg_pool2d, NodeId, std::array<int, 2>, std::array<int, 2>, Padding)
+
+}  // namespace dtrain::graph

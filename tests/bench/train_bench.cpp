@@ -1,0 +1,284 @@
+// Training throughput of a whole model through the dtrain library: the C++ side of
+// jobs/bench/compare.sh (jobs/bench/torch_bench.py is the PyTorch side).
+//
+//   build/tests/bench/train_bench --model mlp --threads 2 --steps 300
+//   mpiexec -n 2 build/tests/bench/train_bench --model mlp --threads 1 --batch 256
+//   build/tests/bench/train_bench --model cnn --threads 2 --epochs 2    # + test accuracy
+//
+// Fashion-MNIST is read once from data/fashion-mnist.h5 (data::ShardReader, one
+// batch holding the whole split) and kept in memory; every rank takes its part of
+// each global batch (ArrayBatchSource), gradients are all-reduced, Adam 1e-3.
+// `--warmup` steps run first, then `--steps` steps are timed (Model::fit on a
+// source that ends the epoch after that many steps). The last line is
+//   RESULT system=dtrain case=mlp ranks=2 threads=1 batch=128 samples_per_s=... ...
+// printed by rank 0, with the per-phase split of the timed steps, peak resident
+// memory of this process (the maximum over ranks) and, with --launch-ns (the launch
+// time from `date +%s%N`), the seconds from launch to the end of the first step.
+#include "dtrain/core/error.hpp"
+#include "dtrain/data/shard_reader.hpp"
+#include "dtrain/dist/communicator.hpp"
+#include "dtrain/layers/conv.hpp"
+#include "dtrain/layers/core.hpp"
+#include "dtrain/model.hpp"
+#include "dtrain/optimizers/factory.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+
+namespace {
+
+using namespace dtrain;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string model = "mlp";  // mlp | cnn
+  std::string data = "data/fashion-mnist.h5";
+  std::int64_t batch = 128;   // global
+  std::int64_t steps = 200;   // timed
+  std::int64_t warmup = 20;
+  int threads = 1;
+  std::int64_t epochs = 0;    // > 0: also train this many full epochs, then test accuracy
+  bool synthetic = false;     // random data of Fashion-MNIST's shape instead of the file
+  long long launch_ns = 0;    // wall-clock launch time (ns since the epoch), for start-up
+  std::uint64_t seed = 42;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "train_bench: " << problem << "\n"
+            << "usage: train_bench [--model mlp|cnn] [--data FILE.h5] [--batch B] [--steps N] [--warmup W]\n"
+            << "                   [--threads T] [--epochs E] [--synthetic] [--launch-ns NS] [--seed S]\n";
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--model") a.model = value();
+    else if (k == "--data") a.data = value();
+    else if (k == "--batch") a.batch = std::stoll(value());
+    else if (k == "--steps") a.steps = std::stoll(value());
+    else if (k == "--warmup") a.warmup = std::stoll(value());
+    else if (k == "--threads") a.threads = std::stoi(value());
+    else if (k == "--epochs") a.epochs = std::stoll(value());
+    else if (k == "--synthetic") a.synthetic = true;
+    else if (k == "--launch-ns") a.launch_ns = std::stoll(value());
+    else if (k == "--seed") a.seed = std::stoull(value());
+    else usage("unknown argument '" + k + "'");
+  }
+  if (a.model != "mlp" && a.model != "cnn") usage("--model must be mlp or cnn, got '" + a.model + "'");
+  if (a.batch <= 0 || a.steps <= 0 || a.warmup < 0 || a.threads <= 0) usage("batch, steps, threads must be > 0");
+  return a;
+}
+
+double since_launch(long long launch_ns) {
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  return static_cast<double>(now - launch_ns) * 1e-9;
+}
+
+struct Split {
+  Tensor x, y;
+};
+
+// The whole split in memory: one ShardReader batch of all rows, in file order.
+Split read_split(const std::string& path, const std::string& split) {
+  const auto info = data::read_dataset_info(path);
+  const auto rows = info.split(split).rows;
+  data::ShardReader reader({.path = path, .split = split, .global_batch = rows, .shuffle = false,
+                            .prefetch = false, .check_stripe = false});
+  reader.start_epoch(0);
+  const data::Batch* b = reader.next();
+  if (!b || b->count != rows) throw Error("train_bench: could not read all rows of " + path + " /" + split);
+  Split s{Tensor(b->x.shape), Tensor(b->y.shape)};
+  std::memcpy(s.x.data(), b->x.data, static_cast<std::size_t>(s.x.size()) * sizeof(float));
+  std::memcpy(s.y.data(), b->y.data, static_cast<std::size_t>(s.y.size()) * sizeof(float));
+  return s;
+}
+
+Split synthetic_split(std::int64_t rows, std::uint64_t seed) {
+  Split s{Tensor({rows, 28, 28, 1}), Tensor({rows})};
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
+  for (std::int64_t i = 0; i < s.x.size(); ++i) s.x[i] = pixel(rng);
+  for (std::int64_t i = 0; i < rows; ++i) s.y[i] = static_cast<float>(rng() % 10);
+  return s;
+}
+
+Model make_model(const std::string& kind, std::uint64_t seed) {
+  if (kind == "mlp") {
+    // Input [784]: the data is reshaped to [N, 784] (PyTorch's x.view(-1, 784)).
+    return Sequential({784}, {layers::Dense({.units = 512, .activation = "relu"}),
+                              layers::Dense({.units = 256, .activation = "relu"}), layers::Dense({.units = 10})},
+                      "mlp", seed);
+  }
+  return Sequential({28, 28, 1},
+                    {layers::Conv2D({.filters = 32, .kernel_size = {3, 3}, .activation = "relu"}),
+                     layers::MaxPooling2D({.pool_size = {2, 2}}),
+                     layers::Conv2D({.filters = 64, .kernel_size = {3, 3}, .activation = "relu"}),
+                     layers::MaxPooling2D({.pool_size = {2, 2}}), layers::Flatten(),
+                     layers::Dense({.units = 128, .activation = "relu"}), layers::Dense({.units = 10})},
+                    "cnn", seed);
+}
+
+// Ends each epoch of `inner` after `steps` steps (warm-up and timed runs).
+class FirstSteps final : public BatchSource {
+ public:
+  FirstSteps(BatchSource& inner, std::int64_t steps) : inner_(inner), steps_(std::min(steps, inner.steps_per_epoch())) {}
+  std::int64_t steps_per_epoch() const override { return steps_; }
+  std::int64_t batch_size() const override { return inner_.batch_size(); }
+  std::int64_t max_local_batch() const override { return inner_.max_local_batch(); }
+  std::int64_t rows() const override { return steps_ * inner_.batch_size(); }
+  Shape x_sample_shape() const override { return inner_.x_sample_shape(); }
+  Shape y_sample_shape() const override { return inner_.y_sample_shape(); }
+  void start_epoch(std::int64_t epoch, std::int64_t first_step) override { inner_.start_epoch(epoch, first_step); }
+  const Batch& next() override { return inner_.next(); }
+
+ private:
+  BatchSource& inner_;
+  std::int64_t steps_;
+};
+
+// Calls `on_first` at the end of the first training step.
+class FirstStepClock final : public Callback {
+ public:
+  explicit FirstStepClock(long long launch_ns) : launch_ns_(launch_ns) {}
+  void on_train_batch_end(std::int64_t, const Logs&) override {
+    if (seconds_ < 0) seconds_ = since_launch(launch_ns_);
+  }
+  double seconds() const { return seconds_; }
+
+ private:
+  long long launch_ns_;
+  double seconds_ = -1;
+};
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+int run(const Args& a, dist::Communicator& comm) {
+  const bool root = comm.rank() == 0;
+  Split train = a.synthetic ? synthetic_split(55000, a.seed) : read_split(a.data, "train");
+  if (a.model == "mlp") train.x.reshape({train.x.shape()[0], 784});
+
+  Model model = make_model(a.model, a.seed);
+  auto loss = losses::parse_loss("sparse_categorical_crossentropy");
+  loss.from_logits = true;
+  model.compile({.optimizer = optimizers::make_optimizer<float>("adam", {{"learning_rate", 1e-3}, {"epsilon", 1e-7}}),
+                 .loss = loss,
+                 .metrics = {}});
+  model.set_threads(a.threads);
+  if (comm.size() > 1) model.set_communicator(&comm);
+
+  ArrayBatchSource source(train.x, train.y,
+                          {.batch_size = a.batch, .shuffle = true, .seed = a.seed, .rank = comm.rank(),
+                           .world_size = comm.size()});
+  auto clock = std::make_shared<FirstStepClock>(a.launch_ns);
+  if (a.warmup > 0) {
+    FirstSteps warm(source, a.warmup);
+    FitOptions fo;
+    fo.epochs = 1;
+    fo.verbose = 0;
+    fo.callbacks = {clock};
+    model.fit(warm, fo);
+  }
+  FirstSteps timed(source, a.steps);
+  FitOptions fo;
+  fo.initial_epoch = 1;
+  fo.epochs = 2;
+  fo.verbose = 0;
+  if (a.warmup == 0) fo.callbacks = {clock};
+  comm.barrier("start of the timed steps");
+  const auto t0 = Clock::now();
+  model.fit(timed, fo);
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto p = model.last_epoch_profile();
+  const double first_step_s = a.launch_ns > 0 ? clock->seconds() : -1;
+  const double samples = static_cast<double>(p.samples);
+  const double rate = samples / wall;
+
+  double accuracy = -1;
+  if (a.epochs > 0) {
+    // A fresh model trained a whole number of epochs (same seed), then the test split.
+    Model fresh = make_model(a.model, a.seed);
+    fresh.compile({.optimizer = optimizers::make_optimizer<float>("adam", {{"learning_rate", 1e-3}, {"epsilon", 1e-7}}),
+                   .loss = loss,
+                   .metrics = {"accuracy"}});
+    fresh.set_threads(a.threads);
+    if (comm.size() > 1) fresh.set_communicator(&comm);
+    FitOptions all;
+    all.epochs = a.epochs;
+    all.verbose = 0;
+    fresh.fit(source, all);
+    Split test = a.synthetic ? synthetic_split(10000, a.seed + 1) : read_split(a.data, "test");
+    if (a.model == "mlp") test.x.reshape({test.x.shape()[0], 784});
+    ArrayBatchSource test_source(test.x, test.y,
+                                 {.batch_size = 1000, .shuffle = false, .seed = 0, .rank = comm.rank(),
+                                  .world_size = comm.size()});
+    accuracy = fresh.evaluate(test_source).get("accuracy");
+  }
+
+  const auto rss_kib = static_cast<std::uint64_t>(peak_rss_mib() * 1024.0);
+  const double peak_mib = static_cast<double>(comm.allreduce_max(rss_kib, "peak RSS")) / 1024.0;
+  if (root) {
+    // 2·B·(784·512 + 512·256 + 256·10) per product; forward, dW and dX for each
+    // layer, minus dX of the first layer (the input needs no gradient).
+    const double mlp_flops = 2.0 * static_cast<double>(a.batch) *
+                             (3.0 * (784 * 512 + 512 * 256 + 256 * 10) - 784.0 * 512.0);
+    const double steps = static_cast<double>(p.steps);
+    std::ostringstream out;
+    out.setf(std::ios::fixed);
+    out.precision(1);
+    out << "RESULT system=dtrain case=" << a.model << " ranks=" << comm.size() << " threads=" << a.threads
+        << " batch=" << a.batch << " steps=" << p.steps << " samples_per_s=" << rate;
+    out.precision(4);
+    out << " step_ms=" << 1e3 * wall / steps;
+    if (a.model == "mlp") {
+      out.precision(1);
+      out << " gflops=" << mlp_flops * steps / wall / 1e9;
+    }
+    out.precision(1);
+    auto pct = [&](double x) { return 100.0 * x / wall; };
+    out << " pct_data=" << pct(p.data) << " pct_forward=" << pct(p.forward) << " pct_backward=" << pct(p.backward)
+        << " pct_allreduce_wait=" << pct(p.allreduce_wait) << " pct_optimizer=" << pct(p.optimizer)
+        << " pct_other=" << pct(wall - p.data - p.forward - p.backward - p.allreduce_wait - p.optimizer);
+    out << " peak_rss_mib=" << peak_mib;
+    out.precision(3);
+    if (first_step_s >= 0) out << " first_step_s=" << first_step_s;
+    if (accuracy >= 0) {
+      out.precision(4);
+      out << " epochs=" << a.epochs << " test_accuracy=" << accuracy;
+    }
+    out << " data=" << (a.synthetic ? "synthetic" : "fashion-mnist");
+    std::cout << out.str() << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dtrain::dist::Communicator comm(argc, argv);
+  const Args args = parse(argc, argv);
+  try {
+    return run(args, comm);
+  } catch (const std::exception& e) {
+    comm.abort(std::string("train_bench: ") + e.what(), 1);
+  }
+}
