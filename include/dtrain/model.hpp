@@ -124,6 +124,9 @@ class Model {
   const std::vector<graph::ParameterInfo>& parameters() const;
   View<float> weight(const std::string& name);  // "dense_1/kernel"; ArgumentError if unknown
   optimizers::Optimizer<float>& optimizer();
+  // Creates the optimizer's slots now (they are made on the first step
+  // otherwise), so a checkpoint can be loaded into them.
+  void build_optimizer();
   const losses::LossConfig& loss() const;
   std::vector<std::string> metric_names() const;
 

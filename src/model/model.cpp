@@ -602,6 +602,11 @@ optimizers::Optimizer<float>& Model::optimizer() {
   impl_->require_compiled("optimizer()");
   return *impl_->optimizer;
 }
+void Model::build_optimizer() {
+  impl_->require_compiled("build_optimizer()");
+  if (!impl_->optimizer->built()) impl_->optimizer->build(impl_->trainable);
+}
+
 const losses::LossConfig& Model::loss() const { return impl_->loss; }
 std::vector<std::string> Model::metric_names() const {
   std::vector<std::string> out;
