@@ -49,6 +49,7 @@ if [ ! -x "$dtrain" ]; then
   exit 1
 fi
 
+mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fashion-mnist.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 

@@ -3,8 +3,8 @@
 # node), each rank bound to its own cores.
 #
 #   jobs/local.sh -n RANKS [-t THREADS] [--dry-run] CONFIG.yaml [dtrain train args...]
-#   jobs/local.sh -n 2 jobs/configs/mnist_mlp.yaml --run-dir runs/mlp --resume auto
-#   jobs/local.sh -n 4 -t 1 cfg.yaml --set epochs=3      # 4 ranks x 1 thread
+#   jobs/local.sh -n 2 jobs/configs/fashion_mlp.yaml --run-dir runs/mlp --resume auto
+#   jobs/local.sh -n 4 -t 1 cfg.yaml --set fit.epochs=3   # 4 ranks x 1 thread
 #
 # -n RANKS    MPI ranks (required)
 # -t THREADS  threads per rank, passed as --threads (default: cores / RANKS, at least 1)
@@ -104,8 +104,10 @@ echo "$self: ${cmd[*]}" >&2
 [ "$dry_run" -eq 0 ] || exit 0
 
 mpirun_pid=""
+stop_signal=""
 interrupts=0
 forward_stop() {
+  stop_signal=$1
   echo "$self: got SIG$1, asking dtrain to checkpoint and stop" >&2
   [ -z "$mpirun_pid" ] || kill -USR1 "$mpirun_pid" 2>/dev/null || true
 }
@@ -127,6 +129,7 @@ trap on_interrupt INT
 # reaches only this script (mpirun would answer SIGINT by killing the ranks
 # before their checkpoint). Its stdin is /dev/null: a background process group
 # reading the terminal would be stopped (dtrain reads no stdin).
+[ -z "$stop_signal" ] || { echo "$self: SIG$stop_signal before the start: not started" >&2; exit 1; }
 set -m
 "${cmd[@]}" </dev/null &
 mpirun_pid=$!

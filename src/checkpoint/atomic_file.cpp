@@ -1,7 +1,5 @@
 #include "atomic_file.hpp"
 
-#include "dtrain/checkpoint.hpp"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +9,8 @@
 #include <cstring>
 #include <system_error>
 #include <utility>
+
+#include "dtrain/checkpoint.hpp"
 
 namespace dtrain::checkpoint::detail {
 namespace {
@@ -23,8 +23,7 @@ std::string errno_text() { return std::strerror(errno); }
 // Six base-36 characters from the clock, the pid and a per-call counter. Unique
 // enough: a collision only makes the exclusive create fail and we try again.
 std::string random_suffix(unsigned attempt) {
-  const auto now = static_cast<std::uint64_t>(
-      std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   std::uint64_t z = now ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^ (attempt * 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

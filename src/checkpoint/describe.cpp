@@ -1,10 +1,10 @@
 // describe_checkpoint: the summary `dtrain inspect CKPT.h5` prints.
-#include "layout.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <set>
 #include <sstream>
+
+#include "layout.hpp"
 
 namespace dtrain::checkpoint {
 namespace {
@@ -17,7 +17,8 @@ std::string number(double v) {
 
 std::string grouped(std::int64_t v) {  // 1234567 -> "1,234,567"
   std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
 
@@ -57,8 +58,8 @@ void optimizer(std::ostringstream& out, const OptimizerState& o) {
     kinds.insert(leaf(s.name));
     values += count_of(s.shape);
   }
-  out << "  optimizer: " << (o.name.empty() ? "(unnamed)" : o.name) << ", iterations "
-      << o.iterations << ", learning rate " << number(o.learning_rate) << "\n";
+  out << "  optimizer: " << (o.name.empty() ? "(unnamed)" : o.name) << ", iterations " << o.iterations
+      << ", learning rate " << number(o.learning_rate) << "\n";
   out << "    slots: " << o.slots.size();
   if (!kinds.empty()) {
     out << " (";
@@ -92,17 +93,17 @@ std::string describe_checkpoint(const std::string& path) {
   const auto& p = s.progress;
   std::ostringstream out;
   out << "dtrain checkpoint " << path << "\n";
-  out << "  format: " << s.format << " v" << s.format_version << ", written by dtrain "
-      << s.dtrain_version << " at " << s.created << "; checksums ok\n";
-  out << "  progress: global step " << p.global_step << ", epoch " << p.epoch << ", step "
-      << p.step_in_epoch << " within the epoch, seed " << p.seed << "\n";
+  out << "  format: " << s.format << " v" << s.format_version << ", written by dtrain " << s.dtrain_version
+      << " at " << s.created << "; checksums ok\n";
+  out << "  progress: global step " << p.global_step << ", epoch " << p.epoch << ", step " << p.step_in_epoch
+      << " within the epoch, seed " << p.seed << "\n";
   if (!p.rng.empty()) {
     out << "  rng:";
     for (const auto& [k, v] : p.rng) out << " " << k << "=" << v;
     out << "\n";
   }
-  out << "  saved by: " << p.world_size << (p.world_size == 1 ? " rank" : " ranks") << ", "
-      << p.threads << (p.threads == 1 ? " thread" : " threads") << " per rank\n";
+  out << "  saved by: " << p.world_size << (p.world_size == 1 ? " rank" : " ranks") << ", " << p.threads
+      << (p.threads == 1 ? " thread" : " threads") << " per rank\n";
   out << "  dataset: " << (p.dataset_fingerprint.empty() ? "(no fingerprint)" : p.dataset_fingerprint)
       << "\n";
   if (s.monitor) out << "  monitor: " << s.monitor->name << " = " << number(s.monitor->value) << "\n";

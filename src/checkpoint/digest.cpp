@@ -2,11 +2,11 @@
 // Strings are length-prefixed, numbers are their 8 little-endian bytes (doubles by
 // bit pattern), arrays enter through their own XXH64, so changing, moving,
 // dropping or adding any stored value changes the checksum.
-#include "layout.hpp"
-#include "xxh64.hpp"
-
 #include <bit>
 #include <cstdio>
+
+#include "layout.hpp"
+#include "xxh64.hpp"
 
 namespace dtrain::checkpoint::detail {
 namespace {
@@ -34,9 +34,7 @@ class Stream {
   Xxh64 h_;
 };
 
-std::uint64_t bytes_hash(const std::vector<float>& v) {
-  return xxh64(v.data(), v.size() * sizeof(float));
-}
+std::uint64_t bytes_hash(const std::vector<float>& v) { return xxh64(v.data(), v.size() * sizeof(float)); }
 
 void slots(Stream& s, const std::vector<Slot>& list, const std::vector<std::uint64_t>& hashes) {
   s.u64(list.size());

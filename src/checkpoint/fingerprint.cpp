@@ -1,10 +1,10 @@
 // dataset_fingerprint: a cheap content hash of an HDF5 dataset file.
+#include <cstdio>
+#include <filesystem>
+
 #include "h5io.hpp"
 #include "layout.hpp"
 #include "xxh64.hpp"
-
-#include <cstdio>
-#include <filesystem>
 
 namespace dtrain::checkpoint {
 namespace {
@@ -52,8 +52,8 @@ void add_dataset(Xxh64& h, hid_t file, const std::string& path) {
     start[0] = static_cast<hsize_t>(row);
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
     if (H5Dread(d.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()) < 0) {
-      throw CheckpointError("cannot read row " + std::to_string(row) + " of " + path + " (HDF5: " +
-                            h5::error_detail() + ")");
+      throw CheckpointError("cannot read row " + std::to_string(row) + " of " + path +
+                            " (HDF5: " + h5::error_detail() + ")");
     }
     h.update(buf.data(), buf.size());
   }

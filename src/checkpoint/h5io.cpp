@@ -1,8 +1,8 @@
 #include "h5io.hpp"
 
-#include "dtrain/checkpoint.hpp"
-
 #include <cstring>
+
+#include "dtrain/checkpoint.hpp"
 
 namespace dtrain::checkpoint::detail::h5 {
 namespace {
@@ -51,8 +51,7 @@ Attribute create_attribute(hid_t obj, const std::string& name, hid_t type, hid_t
 }
 
 template <class T>
-void write_scalar_attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type,
-                            T value) {
+void write_scalar_attribute(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, T value) {
   Dataspace space(H5Screate(H5S_SCALAR));
   Attribute a = create_attribute(obj, name, file_type, space.get());
   if (H5Awrite(a.get(), mem_type, &value) < 0) fail("cannot write attribute '" + name + "'");
@@ -134,8 +133,7 @@ Dataset write_numbers(hid_t loc, const std::string& path, std::span<const std::i
                       std::span<const T> data, hid_t file_type, hid_t mem_type) {
   Dataspace space = space_for(shape);
   PropList lcpl = intermediate_groups();
-  Dataset d(H5Dcreate2(loc, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT,
-                       H5P_DEFAULT));
+  Dataset d(H5Dcreate2(loc, path.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!d) fail("cannot create dataset " + path);
   if (!data.empty() && H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
     fail("cannot write dataset " + path);
@@ -246,8 +244,7 @@ void write_string(hid_t loc, const std::string& path, const std::string& value) 
   Datatype t = utf8_string_type();
   Dataspace space(H5Screate(H5S_SCALAR));
   PropList lcpl = intermediate_groups();
-  Dataset d(H5Dcreate2(loc, path.c_str(), t.get(), space.get(), lcpl.get(), H5P_DEFAULT,
-                       H5P_DEFAULT));
+  Dataset d(H5Dcreate2(loc, path.c_str(), t.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!d) fail("cannot create dataset " + path);
   const char* p = value.c_str();
   if (H5Dwrite(d.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) < 0) {
@@ -260,8 +257,7 @@ void write_strings(hid_t loc, const std::string& path, std::span<const std::stri
   const std::int64_t n = static_cast<std::int64_t>(values.size());
   Dataspace space = space_for(std::span(&n, 1));
   PropList lcpl = intermediate_groups();
-  Dataset d(H5Dcreate2(loc, path.c_str(), t.get(), space.get(), lcpl.get(), H5P_DEFAULT,
-                       H5P_DEFAULT));
+  Dataset d(H5Dcreate2(loc, path.c_str(), t.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!d) fail("cannot create dataset " + path);
   if (n == 0) return;
   std::vector<const char*> ptrs;
@@ -306,8 +302,7 @@ std::string read_string_attribute(hid_t obj, const std::string& name) {
     throw CheckpointError("attribute '" + name + "' is not a single string");
   }
   auto v = read_string_values(
-      t.get(), 1, [&](hid_t mt, void* buf) { return H5Aread(a.get(), mt, buf); },
-      "attribute '" + name + "'");
+      t.get(), 1, [&](hid_t mt, void* buf) { return H5Aread(a.get(), mt, buf); }, "attribute '" + name + "'");
   return v.front();
 }
 
@@ -327,11 +322,9 @@ std::vector<std::string> read_strings_attribute(hid_t obj, const std::string& na
   Attribute a = open_attribute(obj, name);
   Datatype t(H5Aget_type(a.get()));
   Dataspace space(H5Aget_space(a.get()));
-  const std::size_t n = H5Sget_simple_extent_type(space.get()) == H5S_NULL ? 0
-                                                                           : element_count(space.get());
+  const std::size_t n = H5Sget_simple_extent_type(space.get()) == H5S_NULL ? 0 : element_count(space.get());
   return read_string_values(
-      t.get(), n, [&](hid_t mt, void* buf) { return H5Aread(a.get(), mt, buf); },
-      "attribute '" + name + "'");
+      t.get(), n, [&](hid_t mt, void* buf) { return H5Aread(a.get(), mt, buf); }, "attribute '" + name + "'");
 }
 
 std::vector<std::string> attribute_names(hid_t obj) {
@@ -371,8 +364,7 @@ std::string read_string(hid_t loc, const std::string& path) {
   if (element_count(space.get()) != 1) throw CheckpointError(path + " is not a single string");
   auto v = read_string_values(
       t.get(), 1,
-      [&](hid_t mt, void* buf) { return H5Dread(d.get(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); },
-      path);
+      [&](hid_t mt, void* buf) { return H5Dread(d.get(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); }, path);
   return v.front();
 }
 
@@ -385,8 +377,7 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
   }
   return read_string_values(
       t.get(), element_count(space.get()),
-      [&](hid_t mt, void* buf) { return H5Dread(d.get(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); },
-      path);
+      [&](hid_t mt, void* buf) { return H5Dread(d.get(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); }, path);
 }
 
 std::vector<std::string> dataset_paths(hid_t loc) {

@@ -78,8 +78,8 @@ class QuietErrors {
 std::string error_detail();
 
 // --- files -------------------------------------------------------------------
-File create_file(const std::string& path);          // truncates
-File open_file_read(const std::string& path);       // throws with HDF5's reason
+File create_file(const std::string& path);     // truncates
+File open_file_read(const std::string& path);  // throws with HDF5's reason
 
 // --- writing (intermediate groups are created) ---------------------------------
 Group create_group(hid_t loc, const std::string& path);
@@ -97,7 +97,7 @@ void write_string(hid_t loc, const std::string& path, const std::string& value);
 void write_strings(hid_t loc, const std::string& path, std::span<const std::string> values);
 
 // --- reading (throw CheckpointError naming the path when missing or mistyped) --
-bool exists(hid_t loc, const std::string& path);       // every link on the way exists
+bool exists(hid_t loc, const std::string& path);  // every link on the way exists
 bool has_attribute(hid_t obj, const std::string& name);
 Group open_group(hid_t loc, const std::string& path);
 Dataset open_dataset(hid_t loc, const std::string& path);
@@ -107,7 +107,7 @@ std::uint64_t read_uint_attribute(hid_t obj, const std::string& name);
 double read_double_attribute(hid_t obj, const std::string& name);
 std::vector<std::string> read_strings_attribute(hid_t obj, const std::string& name);
 std::vector<std::string> attribute_names(hid_t obj);
-std::vector<std::int64_t> shape_of(hid_t dataset);     // [] for a scalar dataset
+std::vector<std::int64_t> shape_of(hid_t dataset);  // [] for a scalar dataset
 std::vector<float> read_floats(hid_t dataset, const std::string& path);
 std::vector<double> read_doubles(hid_t dataset, const std::string& path);
 std::string read_string(hid_t loc, const std::string& path);

@@ -2,12 +2,12 @@
 // Private to src/checkpoint; shared by the writer, the reader and the summary.
 #pragma once
 
-#include "dtrain/checkpoint.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "dtrain/checkpoint.hpp"
 
 namespace dtrain::checkpoint::detail {
 
@@ -27,8 +27,8 @@ inline constexpr const char* kCallbackNames = "/callbacks/names";
 inline constexpr const char* kCallbackStates = "/callbacks/states";
 inline constexpr const char* kMetricStatesGroup = "/metric_states";
 inline constexpr const char* kHistoryGroup = "/history";
-inline constexpr const char* kChecksumAttr = "checksum";        // root, uint64
-inline constexpr const char* kArrayChecksumAttr = "xxh64";      // on each array, uint64
+inline constexpr const char* kChecksumAttr = "checksum";    // root, uint64
+inline constexpr const char* kArrayChecksumAttr = "xxh64";  // on each array, uint64
 
 // XXH64 of each weight's, slot's and global's bytes, in state order.
 struct ArrayHashes {

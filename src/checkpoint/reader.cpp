@@ -1,9 +1,9 @@
 // load_checkpoint: open, check the format, read every part, verify the checksums.
+#include <filesystem>
+
 #include "h5io.hpp"
 #include "layout.hpp"
 #include "xxh64.hpp"
-
-#include <filesystem>
 
 namespace dtrain::checkpoint {
 namespace detail {
@@ -25,14 +25,13 @@ h5::File open_checkpoint(const std::string& path) {
   }
   const std::string format = h5::read_string_attribute(root.get(), "format");
   if (format != kFormat) {
-    throw CheckpointError("not a dtrain checkpoint (root attribute format = '" + format +
-                          "', expected '" + kFormat + "')");
+    throw CheckpointError("not a dtrain checkpoint (root attribute format = '" + format + "', expected '" +
+                          kFormat + "')");
   }
   const std::int64_t version = h5::read_int_attribute(root.get(), "format_version");
   if (version < 1 || version > kFormatVersion) {
     throw CheckpointError("format_version " + std::to_string(version) +
-                          " is not supported (this dtrain reads 1.." +
-                          std::to_string(kFormatVersion) + ")");
+                          " is not supported (this dtrain reads 1.." + std::to_string(kFormatVersion) + ")");
   }
   return f;
 }
@@ -75,8 +74,8 @@ class Reader {
       const std::uint64_t stored = h5::read_uint_attribute(d.get(), kArrayChecksumAttr);
       const std::uint64_t computed = xxh64(a.data.data(), a.data.size() * sizeof(float));
       if (stored != computed) {
-        throw CheckpointError("checksum mismatch in " + path + " (stored " + hex64(stored) +
-                              ", computed " + hex64(computed) + ")");
+        throw CheckpointError("checksum mismatch in " + path + " (stored " + hex64(stored) + ", computed " +
+                              hex64(computed) + ")");
       }
       hashes.push_back(computed);
       out.push_back(std::move(a));

@@ -1,12 +1,12 @@
 // A run directory: ckpt-<step>.h5 names, listing, resume point, retention.
-#include "atomic_file.hpp"
-#include "layout.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <set>
+
+#include "atomic_file.hpp"
+#include "layout.hpp"
 
 namespace dtrain::checkpoint {
 namespace {
@@ -87,9 +87,8 @@ std::optional<ResumePoint> find_resume_checkpoint(const std::string& dir, const 
     }
   }
   if (warn) {
-    const std::string then =
-        found ? "resuming from " + fs::path(found->path).filename().string()
-              : "no valid checkpoint left in " + dir + ", starting fresh";
+    const std::string then = found ? "resuming from " + fs::path(found->path).filename().string()
+                                   : "no valid checkpoint left in " + dir + ", starting fresh";
     for (const auto& s : skipped) warn("warning: checkpoint " + s + ": skipped, " + then);
   }
   return found;
@@ -98,8 +97,7 @@ std::optional<ResumePoint> find_resume_checkpoint(const std::string& dir, const 
 std::vector<std::string> apply_retention(const std::string& dir, const RetentionPolicy& policy,
                                          const std::string& protect) {
   if (policy.keep_last < 1) {
-    throw ArgumentError("apply_retention: keep_last must be >= 1, got " +
-                        std::to_string(policy.keep_last));
+    throw ArgumentError("apply_retention: keep_last must be >= 1, got " + std::to_string(policy.keep_last));
   }
   const auto all = readable_checkpoints(dir);
   std::set<std::string> keep;

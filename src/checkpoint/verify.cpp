@@ -1,7 +1,7 @@
 // verify_weights and shape_text.
-#include "dtrain/checkpoint.hpp"
-
 #include <map>
+
+#include "dtrain/checkpoint.hpp"
 
 namespace dtrain::checkpoint {
 
@@ -27,8 +27,8 @@ void verify_weights(const CheckpointState& state, std::span<const WeightSpec> ex
       problems.push_back("missing " + spec.name + " " + shape_text(spec.shape) +
                          " (in the model, not in the checkpoint)");
     } else if (it->second->shape != spec.shape) {
-      problems.push_back(spec.name + ": shape " + shape_text(it->second->shape) +
-                         " in the checkpoint, " + shape_text(spec.shape) + " in the model");
+      problems.push_back(spec.name + ": shape " + shape_text(it->second->shape) + " in the checkpoint, " +
+                         shape_text(spec.shape) + " in the model");
     }
   }
   for (const auto& w : state.model.weights) {

@@ -1,13 +1,13 @@
 // save_checkpoint: validate, write a temporary HDF5 file, fsync, rename.
-#include "atomic_file.hpp"
-#include "h5io.hpp"
-#include "layout.hpp"
-#include "xxh64.hpp"
-
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <set>
+
+#include "atomic_file.hpp"
+#include "h5io.hpp"
+#include "layout.hpp"
+#include "xxh64.hpp"
 
 namespace dtrain::checkpoint {
 namespace detail {
@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 // A stored name is a path of groups: "dense_1/kernel". No empty, "." or ".." part.
 void check_name(const std::string& name, const std::string& what) {
-  bool ok = !name.empty() && !name.starts_with('/') && !name.ends_with('/') &&
-            name.find("//") == std::string::npos;
+  bool ok =
+      !name.empty() && !name.starts_with('/') && !name.ends_with('/') && name.find("//") == std::string::npos;
   for (std::size_t start = 0; ok && start < name.size();) {
     const std::size_t slash = std::min(name.find('/', start), name.size());
     const std::string part = name.substr(start, slash - start);
@@ -52,8 +52,8 @@ void check_names(const std::vector<std::string>& names, const std::string& what)
   }
 }
 
-void check_size(const std::string& what, const std::string& name,
-                const std::vector<std::int64_t>& shape, std::size_t size) {
+void check_size(const std::string& what, const std::string& name, const std::vector<std::int64_t>& shape,
+                std::size_t size) {
   std::int64_t n = 1;
   for (auto d : shape) {
     if (d < 0) {
@@ -227,8 +227,7 @@ class Writer {
     for (std::size_t c = 0; c < h.columns.size(); ++c) {
       std::vector<double> column;
       for (const auto& row : h.rows) column.push_back(row[c]);
-      h5::write_doubles(file_, std::string(kHistoryGroup) + "/" + h.columns[c], std::span(&rows, 1),
-                        column);
+      h5::write_doubles(file_, std::string(kHistoryGroup) + "/" + h.columns[c], std::span(&rows, 1), column);
     }
   }
 

@@ -26,6 +26,7 @@ struct ExitRequest {
 
 void register_data_commands(CLI::App& app);     // dtrain data import-idx|import-csv|split
 void register_inspect_command(CLI::App& app);   // dtrain inspect FILE
-void register_train_commands(CLI::App& app);    // dtrain train|evaluate|predict|example
+void register_train_commands(CLI::App& app);    // dtrain train
+void register_evaluate_commands(CLI::App& app); // dtrain evaluate|predict
 
 }  // namespace dtrain::cli

@@ -1,10 +1,10 @@
 // dtrain inspect FILE: a readable summary of a dataset or checkpoint file.
 //
 // The kind of file comes from data::detect_file_kind (root attribute `format`);
-// kSummaries maps each kind to its summary. A checkpoint gets the generic HDF5
-// tree until the checkpoint concern provides its own summary (add it here).
+// kSummaries maps each kind to its summary.
 #include "commands.hpp"
 
+#include "dtrain/checkpoint.hpp"
 #include "dtrain/data/inspect.hpp"
 
 #include <iostream>
@@ -30,6 +30,8 @@ void summarise_dataset(const InspectOptions& o) {
 
 void summarise_tree(const InspectOptions& o) { data::describe_hdf5(o.path, std::cout); }
 
+void summarise_checkpoint(const InspectOptions& o) { std::cout << checkpoint::describe_checkpoint(o.path); }
+
 struct Summary {
   data::FileKind kind;
   void (*print)(const InspectOptions&);
@@ -38,7 +40,7 @@ struct Summary {
 // One row per kind of file.
 constexpr Summary kSummaries[] = {
     {data::FileKind::kDataset, summarise_dataset},
-    {data::FileKind::kCheckpoint, summarise_tree},
+    {data::FileKind::kCheckpoint, summarise_checkpoint},
     {data::FileKind::kOtherHdf5, summarise_tree},
 };
 

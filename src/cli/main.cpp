@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   register_data_commands(app);
   register_inspect_command(app);
   register_train_commands(app);
+  register_evaluate_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const ExitRequest& e) {

@@ -77,14 +77,21 @@ std::shared_ptr<Callback> make_callback(const CallbackSpec& spec) {
 // checkpoints, compare replicas. Per epoch: save the epoch checkpoint.
 class RunControl final : public Callback {
  public:
-  RunControl(dist::Communicator& comm, const RunConfig& cfg, const SignalWatcher& signals, Checkpointer& ckpt)
-      : comm_(comm), cfg_(cfg), signals_(signals), ckpt_(ckpt) {}
+  RunControl(dist::Communicator& comm, const RunConfig& cfg, const TrainArgs& args, const SignalWatcher& signals,
+             Checkpointer& ckpt)
+      : comm_(comm), cfg_(cfg), args_(args), signals_(signals), ckpt_(ckpt) {}
   std::string name() const override { return "RunControl"; }
   bool preempted() const { return preempted_; }
 
+  void on_train_begin() override { first_step_ = model_->global_step(); }
+
   void on_train_batch_end(std::int64_t step, const Logs&) override {
-    const auto status = comm_.agree({.stop = signals_.requested()});
     const auto global = model_->global_step();
+    if (global == args_.fail_at_step && comm_.rank() == args_.fail_rank) {
+      throw Error("injected failure at step " + std::to_string(global) + " (--fail-at-step)");
+    }
+    const bool budget_spent = args_.stop_after_steps >= 0 && global - first_step_ >= args_.stop_after_steps;
+    const auto status = comm_.agree({.stop = signals_.requested() || budget_spent});
     if (cfg_.replica_check_every > 0 && global % cfg_.replica_check_every == 0 && comm_.size() > 1) {
       dist::check_replicas(comm_, model_->weights(), static_cast<std::uint64_t>(global));
     }
@@ -108,9 +115,11 @@ class RunControl final : public Callback {
  private:
   dist::Communicator& comm_;
   const RunConfig& cfg_;
+  const TrainArgs& args_;
   const SignalWatcher& signals_;
   Checkpointer& ckpt_;
   std::int64_t epoch_ = 0;
+  std::int64_t first_step_ = 0;
   bool preempted_ = false;
 };
 
@@ -183,7 +192,7 @@ int run_train(const TrainArgs& args) {
       if (resume) std::cout << "Resuming from " << resume->path << " (epoch " << resume->epoch + 1 << ", step " << resume->step_in_epoch << ")\n";
       std::cout << std::flush;
     }
-    auto control = std::make_shared<RunControl>(comm, cfg, signals, *ckpt);
+    auto control = std::make_shared<RunControl>(comm, cfg, args, signals, *ckpt);
     FitOptions fit;
     fit.epochs = cfg.epochs;
     fit.initial_epoch = resume ? resume->epoch : 0;
@@ -203,7 +212,10 @@ int run_train(const TrainArgs& args) {
     if (fit.initial_epoch < fit.epochs) model->fit(*train, fit);
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (control->preempted()) {
-      print_line(root, "Stopped by signal " + std::to_string(signals.signal()) + " at step " +
+      const auto why = signals.requested()        ? "by signal " + std::to_string(signals.signal())
+                       : args.stop_after_steps > 0 ? std::string("after --stop-after-steps")
+                                                   : std::string("by a signal to another rank");
+      print_line(root, "Stopped " + why + " at step " +
                            std::to_string(model->global_step()) + "; checkpoint " + ckpt->last_path() +
                            " (resume with --resume auto)");
       return kExitPreempted;

@@ -1,6 +1,7 @@
 // One `dtrain train` run on one rank: set-up, training, checkpoints, the end.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ struct TrainArgs {
   std::string run_dir;
   bool profile = false;
   double stall_timeout = -1;
+  std::int64_t stop_after_steps = -1;  // behave as if signalled after this many steps of this run
+  std::int64_t fail_at_step = -1;      // testing: throw on fail_rank at this global step
+  int fail_rank = 0;
 };
 
 // Returns the exit code (commands.hpp). Errors are printed once, by the rank

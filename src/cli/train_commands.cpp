@@ -22,6 +22,12 @@ void register_train_commands(CLI::App& app) {
   train->add_flag("--profile", args->profile, "Print per epoch the time of data, forward, backward, all-reduce wait, optimizer");
   train->add_option("--stall-timeout", args->stall_timeout,
                     "Seconds a collective may wait for the other ranks before the job is stopped (default: config or 300)");
+  train->add_option("--stop-after-steps", args->stop_after_steps,
+                    "Stop after this many steps with a checkpoint and exit code 3, as on SIGUSR1 (a time budget)")
+      ->check(CLI::PositiveNumber);
+  auto* testing = train->add_option_group("testing", "Fault injection for dtrain's own tests");
+  testing->add_option("--fail-at-step", args->fail_at_step, "Throw an error at this global step ...");
+  testing->add_option("--fail-rank", args->fail_rank, "... on this rank (default 0)");
   train->callback([args] {
     const int code = run_train(*args);
     if (code != kExitOk) throw ExitRequest{code};

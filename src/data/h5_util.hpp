@@ -65,8 +65,8 @@ struct Run {
 };
 // Reads rows [begin, begin + count) of a [N, ...] dataset into out (memtype elements).
 void read_block(hid_t dataset, std::int64_t begin, std::int64_t count, hid_t memtype, void* out);
-// Reads the runs, in the given order, into out as one H5Dread (a union of hyperslabs).
-// The runs must be sorted and disjoint.
+// Reads the runs, in the given order, into out: one H5Dread of a hyperslab per run,
+// the memory space shaped like the file block (HDF5 1.10's fast chunk mapping).
 void read_runs(hid_t dataset, std::span<const Run> runs, hid_t memtype, void* out);
 
 // Reads rows of an uncompressed dataset straight from the file with pread at the

@@ -13,9 +13,11 @@
 // (data/shuffle.hpp); global batch k is positions [k*B, (k+1)*B) of it, and rank r
 // takes its contiguous part (data/sharding.hpp). So a P-rank run sees the same
 // global batches as a 1-rank run, and every rank has the same number of steps.
-// A rank reads only the rows of its own parts (a union of hyperslabs per step,
-// chunk cache off so a row costs one small read); memory is two batches. The
-// next batch is read by a background thread while the caller computes.
+// A rank reads only the rows of its own parts, sorted, one read per run of
+// consecutive rows (pread at the address HDF5 reports for uncompressed data, else
+// an H5Dread hyperslab with the chunk cache off); memory is two batches plus y of
+// the split (8 bytes a row). The next batch is read by a background thread while
+// the caller computes.
 // Errors (missing file, bad layout, NaN/Inf, labels out of range, fewer rows than
 // ranks, ...) are DataError naming the file, the dataset and the row.
 #pragma once

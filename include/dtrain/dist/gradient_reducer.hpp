@@ -21,6 +21,11 @@
 // rank); after_op() calls MPI_Test so Open MPI progresses them while backward
 // computes. Results are bitwise equal on every rank (one all-reduce algorithm
 // per bucket size, the same division everywhere).
+//
+// The Communicator and the gradient arena must outlive the reducer. If an
+// exception leaves a step with all-reduces in flight, the reducer's destructor
+// marks the step abandoned: report the error with Communicator::abort (or the
+// Communicator ends the job when it is destroyed).
 #pragma once
 
 #include "dtrain/dist/communicator.hpp"

@@ -83,7 +83,7 @@ class BatchNorm final : public Op<T> {
     for_row_blocks(rows, ch, [&](std::int64_t r0, std::int64_t r1) {
       const CRows<T> x(c.in[kX].data + r0 * ch, r1 - r0, ch);
       Rows<T> y(c.out.data + r0 * ch, r1 - r0, ch);
-      for (auto r = 0; r < r1 - r0; ++r) y.row(r) = (x.row(r) - mean) * inv * gamma + beta;
+      for (std::int64_t r = 0; r < r1 - r0; ++r) y.row(r) = (x.row(r) - mean) * inv * gamma + beta;
     });
   }
 
@@ -99,7 +99,7 @@ class BatchNorm final : public Op<T> {
       Row<T> sdy(p, ch), sdyx(p + ch, ch);
       sdy.setZero();
       sdyx.setZero();
-      for (auto r = 0; r < r1 - r0; ++r) {
+      for (std::int64_t r = 0; r < r1 - r0; ++r) {
         sdy += dy.row(r);
         sdyx += dy.row(r) * (x.row(r) - mean) * inv;
       }
@@ -121,7 +121,7 @@ class BatchNorm final : public Op<T> {
     for_row_blocks(rows, ch, [&](std::int64_t r0, std::int64_t r1) {
       const CRows<T> x(c.in[kX].data + r0 * ch, r1 - r0, ch), dy(c.dout.data + r0 * ch, r1 - r0, ch);
       Rows<T> dx(c.din[kX].data + r0 * ch, r1 - r0, ch);
-      for (auto r = 0; r < r1 - r0; ++r) {
+      for (std::int64_t r = 0; r < r1 - r0; ++r) {
         if (training_) {
           const auto xhat = (x.row(r) - mean) * inv;
           dx.row(r) += gamma * inv * (dy.row(r) - r_inv * (sum_dy + xhat * sum_dyx));
@@ -152,9 +152,9 @@ class BatchNorm final : public Op<T> {
       p.setZero();
       if (squares) {
         const CRow<T> m(centre, ch);
-        for (auto r = 0; r < r1 - r0; ++r) p += (x.row(r) - m).square();
+        for (std::int64_t r = 0; r < r1 - r0; ++r) p += (x.row(r) - m).square();
       } else {
-        for (auto r = 0; r < r1 - r0; ++r) p += x.row(r);
+        for (std::int64_t r = 0; r < r1 - r0; ++r) p += x.row(r);
       }
     });
     out.setZero();

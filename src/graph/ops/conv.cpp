@@ -63,6 +63,9 @@ class Conv2d final : public Op<T> {
     for (int i = 1; i < 4; ++i) {
       if (in[0][i] <= 0) throw_shape_error(name(), in, "input height, width and channels must be positive");
     }
+    for (int i = 0; i < 4; ++i) {
+      if (in[1][i] <= 0) throw_shape_error(name(), in, "kernel dimensions must be positive");
+    }
     if (in[0][3] != in[1][2]) {
       throw_shape_error(name(), in,
                         "input has " + std::to_string(in[0][3]) + " channels but the kernel expects " +

@@ -1,7 +1,8 @@
 // dropout: inverted dropout with a counter-based mask.
 //
 // Element i of step t is dropped when to_unit(random_bits(seed, t, i)) < rate,
-// i.e. when the top 53 bits are below rate·2^53; kept elements are scaled by
+// i.e. when the top 53 bits m satisfy m < rate·2^53, i.e. m < ceil(rate·2^53)
+// (rate·2^53 is exact in double); kept elements are scaled by
 // 1/(1-rate) (Srivastava et al. 2014, "inverted" as in Keras' Dropout). The
 // mask is a pure function of (seed, step, i): backward recomputes it instead of
 // storing it, and any thread count gives the same mask.
@@ -21,7 +22,7 @@ template <class T>
 class Dropout final : public Op<T> {
  public:
   Dropout(double rate, std::uint64_t seed)
-      : threshold_(static_cast<std::uint64_t>(std::ldexp(rate, 53))),
+      : threshold_(static_cast<std::uint64_t>(std::ceil(std::ldexp(rate, 53)))),
         scale_(static_cast<T>(1.0 / (1.0 - rate))),
         seed_(seed) {}
   std::string name() const override { return "dropout"; }
@@ -67,7 +68,7 @@ class Dropout final : public Op<T> {
     return (random_bits(seed_, step_, static_cast<std::uint64_t>(i)) >> 11) >= threshold_;
   }
 
-  std::uint64_t threshold_;  // rate · 2^53
+  std::uint64_t threshold_;  // ceil(rate · 2^53)
   T scale_;
   std::uint64_t seed_;
   bool training_ = true;

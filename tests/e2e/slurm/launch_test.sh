@@ -6,11 +6,13 @@
 #
 #   launch_test.sh DTRAIN CONFIG CASE
 #
-# DTRAIN is the `dtrain` binary (or the stand-in fake_dtrain.cpp, which prints the
-# same lines), CONFIG a tiny run config. Every case checks the exit code and the
-# step arithmetic of the run: "N steps per epoch" (header) x fit.epochs (set
-# here) must equal the steps trained, summed over an interrupted run ("Stopped by
-# signal ... at step S") and its resumption ("Trained N steps").
+# DTRAIN is the `dtrain` binary, CONFIG a small run config (tests/e2e/configs/
+# tiny.yaml); the data is Fashion-MNIST from the Debian package, made in the test's
+# temporary directory by data/prepare_fashion_mnist.sh (~1 s) and passed with
+# --set data.file=. Every case checks exit codes and the step arithmetic of the
+# run: "N steps per epoch" (header) x EPOCHS must equal the steps trained, summed
+# over an interrupted run ("Stopped by signal ... at step S") and its resumption
+# ("Trained N steps").
 #
 # Cases:
 #   sbatch_completes      2 tasks (srun --mpi=pmix) train to the end, exit 0
@@ -31,8 +33,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
 SBATCH_SCRIPT=$ROOT/jobs/slurm/train.sbatch
 LOCAL=$ROOT/jobs/local.sh
-# Epochs of the runs: long enough (with the tiny config) to be interrupted after
-# the header line and before the end.
+# Epochs of every run. Stop requests are sent when "Epoch 2/" shows: epochs
+# 2..EPOCHS must outlast the ~1 s a request takes to arrive (tiny.yaml on
+# Fashion-MNIST: 0.5-6 s per epoch here, depending on the load).
 EPOCHS=${DTRAIN_TEST_EPOCHS:-3}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dtrain-e2e-launch.XXXXXX")
@@ -146,12 +149,20 @@ expect_job() {  # expect_job STATE EXITCODE RESTARTS
   note "job $JOB: JobState=$s ExitCode=$e Restarts=$r"
 }
 
-train_args() { echo "--set fit.epochs=$EPOCHS"; }
+TRAIN_ARGS=(--set "fit.epochs=$EPOCHS")
+
+# prepare_data: Fashion-MNIST into $WORK/data.h5, added to TRAIN_ARGS.
+prepare_data() {
+  DTRAIN=$DTRAIN "$ROOT/data/prepare_fashion_mnist.sh" "$WORK/data.h5" > "$WORK/data.log" 2>&1 \
+    || fail "data/prepare_fashion_mnist.sh failed: $(cat "$WORK/data.log")"
+  TRAIN_ARGS+=(--set "data.file=$WORK/data.h5")
+  note "data ready"
+}
 
 # ---- cases ----------------------------------------------------------------------
 case_sbatch_completes() {
   start_cluster
-  submit -- "$CONFIG" $(train_args)
+  submit -- "$CONFIG" "${TRAIN_ARGS[@]}"
   wait_for 120 "job $JOB to end" job_ended
   expect_job COMPLETED 0:0 0
   has "$OUT" "job $JOB (restart 0)" "2 ranks x 1 threads, launcher srun" "2 ranks x 1 thread(s) per rank" \
@@ -165,9 +176,8 @@ case_sbatch_completes() {
 case_sbatch_requeue() {
   local launcher=${1:-srun}
   start_cluster
-  DTRAIN_LAUNCHER=$launcher submit -- "$CONFIG" $(train_args)
-  wait_for 60 "the training header in the job output" output_has "steps per epoch"
-  sleep 1  # a few steps into the run
+  DTRAIN_LAUNCHER=$launcher submit -- "$CONFIG" "${TRAIN_ARGS[@]}"
+  wait_for 90 "epoch 2 in the job output" output_has "Epoch 2/"
   timeout 10 scancel -b --signal=USR1 "$JOB" || fail "scancel -b --signal=USR1 failed"
   note "sent USR1 to the batch shell"
   wait_for 60 "job $JOB to be requeued" output_has "requeued job $JOB"
@@ -182,9 +192,9 @@ case_sbatch_requeue() {
 
 case_sbatch_scancel() {
   start_cluster
-  DTRAIN_RUN_DIR=$WORK/env-run submit -- "$CONFIG" $(train_args)
+  DTRAIN_RUN_DIR=$WORK/env-run submit -- "$CONFIG" "${TRAIN_ARGS[@]}"
   RUN=$WORK/env-run
-  wait_for 60 "the training header in the job output" output_has "steps per epoch"
+  wait_for 90 "epoch 2 in the job output" output_has "Epoch 2/"
   timeout 10 scancel "$JOB" || fail "scancel failed"
   note "cancelled job $JOB"
   wait_for 60 "job $JOB to end" job_ended
@@ -200,9 +210,9 @@ case_sbatch_scancel() {
 
 case_sbatch_max_requeues() {
   start_cluster
-  DTRAIN_MAX_REQUEUES=0 submit -- "$CONFIG" --run-dir "$WORK/arg-run" $(train_args)
+  DTRAIN_MAX_REQUEUES=0 submit -- "$CONFIG" --run-dir "$WORK/arg-run" "${TRAIN_ARGS[@]}"
   RUN=$WORK/arg-run
-  wait_for 60 "the training header in the job output" output_has "steps per epoch"
+  wait_for 90 "epoch 2 in the job output" output_has "Epoch 2/"
   timeout 10 scancel -b --signal=USR1 "$JOB" || fail "scancel -b --signal=USR1 failed"
   wait_for 60 "job $JOB to end" job_ended
   expect_job FAILED 3:0 0
@@ -230,7 +240,7 @@ case_sbatch_usage() {
 }
 
 case_local_completes() {
-  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" $(train_args) > local.txt 2>&1
+  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" "${TRAIN_ARGS[@]}" > local.txt 2>&1
   local rc=$?
   [ $rc -eq 0 ] || fail "local.sh exited with $rc"
   has local.txt "mpirun -n 2" "--threads 1" "2 ranks x 1 thread(s) per rank" "Checkpoint: $WORK/run/"
@@ -238,17 +248,16 @@ case_local_completes() {
 }
 
 case_local_signal_resume() {
-  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" --resume auto $(train_args) > first.txt 2>&1 &
+  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" --resume auto "${TRAIN_ARGS[@]}" > first.txt 2>&1 &
   local pid=$! rc
-  wait_for 60 "the training header" grep -qF "steps per epoch" first.txt
-  sleep 1
+  wait_for 90 "epoch 2" grep -qF "Epoch 2/" first.txt
   kill -TERM "$pid"
   note "sent SIGTERM to local.sh"
   wait "$pid"
   rc=$?
   [ $rc -eq 3 ] || fail "local.sh exited with $rc after SIGTERM, expected 3"
   has first.txt "got SIGTERM" "Stopped by signal 10 at step"
-  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" --resume auto $(train_args) > second.txt 2>&1
+  "$LOCAL" -n 2 -t 1 "$CONFIG" --run-dir "$WORK/run" --resume auto "${TRAIN_ARGS[@]}" > second.txt 2>&1
   rc=$?
   [ $rc -eq 0 ] || fail "the resumed run exited with $rc"
   has second.txt "Resuming from $WORK/run/"
@@ -277,6 +286,10 @@ case_local_usage() {
 }
 
 export DTRAIN
+case $CASE in
+  sbatch_usage|local_usage) ;;
+  *) prepare_data ;;
+esac
 case $CASE in
   sbatch_completes) case_sbatch_completes ;;
   sbatch_requeue) case_sbatch_requeue srun ;;

@@ -5,10 +5,6 @@
 // The crash is real: a fork()ed child saves with a hook that SIGKILLs itself at a
 // chosen stage ("dataset:<path>" after an array is written, "flushed" after the
 // fsync but before the rename), and the parent inspects the directory.
-#include "test_util.hpp"
-
-#include "dtrain/checkpoint.hpp"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,11 +12,14 @@
 
 #include <filesystem>
 
+#include "dtrain/checkpoint.hpp"
+#include "test_util.hpp"
+
 namespace dtrain::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ScratchDir;
+using ckpt_test::ScratchDir;
 
 // Runs save_checkpoint(path, state) in a child that kills itself when `on_stage`
 // reports `kill_at`. Returns the signal that ended the child (0 if it exited).
@@ -55,16 +54,16 @@ class AtomicSave : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(AtomicSave, CrashDuringTheNextSaveKeepsThePreviousCheckpoint) {
   ScratchDir dir;
-  const auto first = testing::full_state(100);
+  const auto first = ckpt_test::full_state(100);
   const std::string p100 = checkpoint_path(dir.path().string(), 100);
   const std::string p200 = checkpoint_path(dir.path().string(), 200);
   save_checkpoint(p100, first);
 
-  ASSERT_EQ(save_and_die(p200, testing::full_state(200), GetParam()), SIGKILL);
+  ASSERT_EQ(save_and_die(p200, ckpt_test::full_state(200), GetParam()), SIGKILL);
 
   // No file under the final name, the previous one intact, one hidden temporary.
   EXPECT_FALSE(fs::exists(p200));
-  testing::expect_same_state(first, load_checkpoint(p100));
+  ckpt_test::expect_same_state(first, load_checkpoint(p100));
   const auto temps = hidden_files(dir.path());
   ASSERT_EQ(temps.size(), 1u);
   EXPECT_TRUE(temps[0].starts_with(".ckpt-000200.h5.")) << temps[0];
@@ -82,7 +81,7 @@ TEST_P(AtomicSave, CrashDuringTheNextSaveKeepsThePreviousCheckpoint) {
   EXPECT_TRUE(warnings.empty());
 
   // The next save removes the stale temporary and lands.
-  save_checkpoint(p200, testing::full_state(200));
+  save_checkpoint(p200, ckpt_test::full_state(200));
   EXPECT_TRUE(hidden_files(dir.path()).empty());
   EXPECT_EQ(load_checkpoint(p200).progress.global_step, 200);
 }
@@ -95,8 +94,8 @@ INSTANTIATE_TEST_SUITE_P(Stages, AtomicSave,
 TEST(AtomicSaveOverwrite, CrashWhileReplacingTheSameNameKeepsTheOldContent) {
   ScratchDir dir;
   const std::string path = dir.file("latest.h5");
-  save_checkpoint(path, testing::full_state(100));
-  ASSERT_EQ(save_and_die(path, testing::full_state(200), "flushed"), SIGKILL);
+  save_checkpoint(path, ckpt_test::full_state(100));
+  ASSERT_EQ(save_and_die(path, ckpt_test::full_state(200), "flushed"), SIGKILL);
   EXPECT_EQ(load_checkpoint(path).progress.global_step, 100);
 }
 
@@ -104,8 +103,8 @@ TEST(AtomicSaveOverwrite, RenameIsTheLastStep) {
   // A child killed right after "renamed" has the new file in place and no temporary.
   ScratchDir dir;
   const std::string path = dir.file("latest.h5");
-  save_checkpoint(path, testing::full_state(100));
-  ASSERT_EQ(save_and_die(path, testing::full_state(200), "renamed"), SIGKILL);
+  save_checkpoint(path, ckpt_test::full_state(100));
+  ASSERT_EQ(save_and_die(path, ckpt_test::full_state(200), "renamed"), SIGKILL);
   EXPECT_EQ(load_checkpoint(path).progress.global_step, 200);
   EXPECT_TRUE(hidden_files(dir.path()).empty());
 }
@@ -113,11 +112,11 @@ TEST(AtomicSaveOverwrite, RenameIsTheLastStep) {
 TEST(AtomicSaveOverwrite, AnErrorDuringTheSaveRemovesTheTemporary) {
   ScratchDir dir;
   const std::string path = dir.file("latest.h5");
-  save_checkpoint(path, testing::full_state(100));
+  save_checkpoint(path, ckpt_test::full_state(100));
   SaveHooks failing{[](std::string_view stage) {
     if (stage == "dataset:/optimizer/slots/dense_1/kernel/m") throw CheckpointError("disk full (simulated)");
   }};
-  EXPECT_THROW(save_checkpoint(path, testing::full_state(200), failing), CheckpointError);
+  EXPECT_THROW(save_checkpoint(path, ckpt_test::full_state(200), failing), CheckpointError);
   EXPECT_EQ(load_checkpoint(path).progress.global_step, 100);
   EXPECT_TRUE(hidden_files(dir.path()).empty());
 }

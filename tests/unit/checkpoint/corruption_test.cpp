@@ -1,21 +1,20 @@
 // Damaged and foreign files: every case is a CheckpointError naming the file and
 // the problem, and find_resume_checkpoint falls back to the previous valid one.
-#include "test_util.hpp"
-
-#include "dtrain/checkpoint.hpp"
-
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "dtrain/checkpoint.hpp"
+#include "test_util.hpp"
+
 namespace dtrain::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::checkpoint_error_of;
-using testing::ScratchDir;
+using ckpt_test::checkpoint_error_of;
+using ckpt_test::ScratchDir;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -44,7 +43,7 @@ void flip_byte(const std::string& path, std::uint64_t at) {
 TEST(CheckpointCorruption, TruncatedFileIsAClearError) {
   ScratchDir dir;
   const std::string path = checkpoint_path(dir.path().string(), 200);
-  save_checkpoint(path, testing::full_state(200));
+  save_checkpoint(path, ckpt_test::full_state(200));
   truncate_to_half(path);
   const auto msg = checkpoint_error_of([&] { load_checkpoint(path); });
   EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
@@ -54,8 +53,8 @@ TEST(CheckpointCorruption, TruncatedFileIsAClearError) {
 TEST(CheckpointCorruption, ResumeSkipsTheTruncatedNewestWithAWarning) {
   ScratchDir dir;
   const std::string d = dir.path().string();
-  save_checkpoint(checkpoint_path(d, 100), testing::full_state(100));
-  save_checkpoint(checkpoint_path(d, 200), testing::full_state(200));
+  save_checkpoint(checkpoint_path(d, 100), ckpt_test::full_state(100));
+  save_checkpoint(checkpoint_path(d, 200), ckpt_test::full_state(200));
   truncate_to_half(checkpoint_path(d, 200));
   std::vector<std::string> warnings;
   const auto resume = find_resume_checkpoint(d, [&](const std::string& w) { warnings.push_back(w); });
@@ -72,9 +71,9 @@ TEST(CheckpointCorruption, ResumeSkipsTheTruncatedNewestWithAWarning) {
 TEST(CheckpointCorruption, NoValidCheckpointMeansAFreshStart) {
   ScratchDir dir;
   const std::string d = dir.path().string();
-  EXPECT_FALSE(find_resume_checkpoint(d).has_value());                 // empty directory
+  EXPECT_FALSE(find_resume_checkpoint(d).has_value());  // empty directory
   EXPECT_FALSE(find_resume_checkpoint(d + "/does-not-exist").has_value());
-  save_checkpoint(checkpoint_path(d, 100), testing::full_state(100));
+  save_checkpoint(checkpoint_path(d, 100), ckpt_test::full_state(100));
   truncate_to_half(checkpoint_path(d, 100));
   std::vector<std::string> warnings;
   EXPECT_FALSE(find_resume_checkpoint(d, [&](const std::string& w) { warnings.push_back(w); }));
@@ -86,7 +85,7 @@ TEST(CheckpointCorruption, NoValidCheckpointMeansAFreshStart) {
 TEST(CheckpointCorruption, FlippedWeightByteIsCaughtByTheChecksum) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   // Byte 17 is inside element 4 of dense_1/kernel (an ordinary value, -0.5).
   flip_byte(path, data_offset(path, "/model/weights/dense_1/kernel") + 17);
   const auto msg = checkpoint_error_of([&] { load_checkpoint(path); });
@@ -97,7 +96,7 @@ TEST(CheckpointCorruption, FlippedWeightByteIsCaughtByTheChecksum) {
 TEST(CheckpointCorruption, ChangedMetadataIsCaughtByTheStateChecksum) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   {  // Rewrite /optimizer's `iterations` attribute: 120 -> 121.
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     const hid_t g = H5Gopen2(f, "/optimizer", H5P_DEFAULT);
@@ -141,14 +140,15 @@ TEST(CheckpointCorruption, ForeignFilesAreNamed) {
   EXPECT_EQ(checkpoint_error_of([&] { load_checkpoint(plain); }),
             plain + ": not a dtrain checkpoint (no root attribute 'format')");
   EXPECT_EQ(checkpoint_error_of([&] { load_checkpoint(dataset); }),
-            dataset + ": not a dtrain checkpoint (root attribute format = 'dtrain-dataset', expected "
-                      "'dtrain-checkpoint')");
+            dataset +
+                ": not a dtrain checkpoint (root attribute format = 'dtrain-dataset', expected "
+                "'dtrain-checkpoint')");
 }
 
 TEST(CheckpointCorruption, NewerFormatVersionIsRefused) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   {
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
@@ -164,7 +164,7 @@ TEST(CheckpointCorruption, NewerFormatVersionIsRefused) {
 TEST(CheckpointCorruption, MissingDatasetIsNamed) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   {
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     H5Ldelete(f, "/optimizer/slots/dense_2/kernel/v", H5P_DEFAULT);

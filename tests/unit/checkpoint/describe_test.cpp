@@ -1,44 +1,38 @@
 // describe_checkpoint (what `dtrain inspect CKPT.h5` prints) and dataset_fingerprint.
-#include "test_util.hpp"
-
-#include "dtrain/checkpoint.hpp"
-
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
 #include <filesystem>
 #include <regex>
 
+#include "dtrain/checkpoint.hpp"
+#include "test_util.hpp"
+
 namespace dtrain::checkpoint {
 namespace {
 
-using testing::ScratchDir;
+using ckpt_test::ScratchDir;
 
 TEST(DescribeCheckpoint, SummarisesEveryPart) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt-000120.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   const std::string text = describe_checkpoint(path);
   // Parameters: 12 + 3 + 6 + 2 + 1 = 24, trainable without dense_2/bias: 22.
   // Slot values: 2 * 22 = 44 (m and v of each trainable weight).
-  for (const char* line : {
-           "dtrain checkpoint ",
-           "  format: dtrain-checkpoint v1, written by dtrain 0.1.0 at 2024-05-01T12:00:00Z; checksums ok\n",
-           "  progress: global step 120, epoch 2, step 20 within the epoch, seed 42\n",
-           "  rng: dropout_seed=-7 shuffle_stream=3\n",
-           "  saved by: 4 ranks, 2 threads per rank\n",
-           "  dataset: xxh64:0123456789abcdef size:1000\n",
-           "  monitor: val_loss = 0.5\n",
-           "  history: 2 rows; last: epoch=1 loss=0.55 accuracy=0.79 val_loss=0.5\n",
-           "  metric states of the interrupted epoch: accuracy[37, 50] loss[12.5, 50] val/auc[]\n",
-           "  callbacks: EarlyStopping, ReduceLROnPlateau\n",
-           "  model: mlp, seed 18369548392226230836, 5 weights, 24 parameters (22 trainable)\n",
-           "    dense_1/kernel  [4, 3]\n",
-           "    dense_2/bias    [2]  non-trainable\n",
-           "    scale           []\n",
-           "  optimizer: nadam, iterations 120, learning rate 0.002\n",
-           "    slots: 8 (m, v per variable), 44 values\n",
-           "    global nadam/u_product [] = 0.8\n"}) {
+  for (const char* line :
+       {"dtrain checkpoint ",
+        "  format: dtrain-checkpoint v1, written by dtrain 0.1.0 at 2024-05-01T12:00:00Z; checksums ok\n",
+        "  progress: global step 120, epoch 2, step 20 within the epoch, seed 42\n",
+        "  rng: dropout_seed=-7 shuffle_stream=3\n", "  saved by: 4 ranks, 2 threads per rank\n",
+        "  dataset: xxh64:0123456789abcdef size:1000\n", "  monitor: val_loss = 0.5\n",
+        "  history: 2 rows; last: epoch=1 loss=0.55 accuracy=0.79 val_loss=0.5\n",
+        "  metric states of the interrupted epoch: accuracy[37, 50] loss[12.5, 50] val/auc[]\n",
+        "  callbacks: EarlyStopping, ReduceLROnPlateau\n",
+        "  model: mlp, seed 18369548392226230836, 5 weights, 24 parameters (22 trainable)\n",
+        "    dense_1/kernel  [4, 3]\n", "    dense_2/bias    [2]  non-trainable\n",
+        "    scale           []\n", "  optimizer: nadam, iterations 120, learning rate 0.002\n",
+        "    slots: 8 (m, v per variable), 44 values\n", "    global nadam/u_product [] = 0.8\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << text;
   }
 }
@@ -46,7 +40,7 @@ TEST(DescribeCheckpoint, SummarisesEveryPart) {
 TEST(DescribeCheckpoint, ADamagedFileIsAnError) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state());
+  save_checkpoint(path, ckpt_test::full_state());
   std::filesystem::resize_file(path, 1000);
   EXPECT_THROW(describe_checkpoint(path), CheckpointError);
 }

@@ -1,23 +1,22 @@
 // save_checkpoint + load_checkpoint: every field comes back, floats bit for bit;
 // a bad state is refused before anything is written.
-#include "test_util.hpp"
+#include <gtest/gtest.h>
 
 #include "dtrain/checkpoint.hpp"
-
-#include <gtest/gtest.h>
+#include "test_util.hpp"
 
 namespace dtrain::checkpoint {
 namespace {
 
-using testing::ScratchDir;
+using ckpt_test::ScratchDir;
 
 TEST(CheckpointRoundTrip, FullStateComesBackBitForBit) {
   ScratchDir dir;
-  const auto saved = testing::full_state();
+  const auto saved = ckpt_test::full_state();
   const std::string path = dir.file("ckpt-000120.h5");
   save_checkpoint(path, saved);
   const auto loaded = load_checkpoint(path);
-  testing::expect_same_state(saved, loaded);
+  ckpt_test::expect_same_state(saved, loaded);
   // The odd bit patterns are really there (a NaN with payload 0x1234, -0, denormal).
   std::uint32_t bits;
   std::memcpy(&bits, &loaded.model.weights[0].data[0], 4);
@@ -40,7 +39,7 @@ TEST(CheckpointRoundTrip, EmptyPartsAndFilledInTime) {
   EXPECT_EQ(loaded.created[10], 'T');
   EXPECT_EQ(loaded.created.back(), 'Z');
   s.created = loaded.created;
-  testing::expect_same_state(s, loaded);
+  ckpt_test::expect_same_state(s, loaded);
   EXPECT_FALSE(loaded.monitor.has_value());
   EXPECT_EQ(loaded.dtrain_version, std::string(kVersion));
 }
@@ -48,15 +47,15 @@ TEST(CheckpointRoundTrip, EmptyPartsAndFilledInTime) {
 TEST(CheckpointRoundTrip, OverwritesAnExistingCheckpoint) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");
-  save_checkpoint(path, testing::full_state(100));
-  save_checkpoint(path, testing::full_state(200));
+  save_checkpoint(path, ckpt_test::full_state(100));
+  save_checkpoint(path, ckpt_test::full_state(200));
   EXPECT_EQ(load_checkpoint(path).progress.global_step, 200);
 }
 
 TEST(CheckpointRoundTrip, CreatesTheDirectory) {
   ScratchDir dir;
   const std::string path = dir.file("runs/x/ckpt-000001.h5");
-  save_checkpoint(path, testing::full_state(1));
+  save_checkpoint(path, ckpt_test::full_state(1));
   EXPECT_EQ(load_checkpoint(path).progress.global_step, 1);
 }
 
@@ -65,7 +64,7 @@ TEST(CheckpointRoundTrip, BadStatesAreRefusedWithTheirName) {
   ScratchDir dir;
   const std::string path = dir.file("bad.h5");
   const auto message_of = [&](auto mutate) -> std::string {
-    auto s = testing::full_state();
+    auto s = ckpt_test::full_state();
     mutate(s);
     try {
       save_checkpoint(path, s);

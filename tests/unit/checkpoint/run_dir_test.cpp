@@ -1,19 +1,18 @@
 // Run directories: names, listing, retention of the last K and the best.
-#include "test_util.hpp"
-
-#include "dtrain/checkpoint.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "dtrain/checkpoint.hpp"
+#include "test_util.hpp"
+
 namespace dtrain::checkpoint {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ScratchDir;
+using ckpt_test::ScratchDir;
 
 // A tiny checkpoint at `step` with an optional monitored value.
 CheckpointState small_state(std::int64_t step, std::optional<double> val_loss = std::nullopt) {
@@ -40,9 +39,9 @@ TEST(RunDirectory, NamesAreZeroPaddedSteps) {
 TEST(RunDirectory, ListingSortsByStepAndIgnoresOtherFiles) {
   ScratchDir dir;
   const std::string d = dir.path().string();
-  for (const char* name : {"ckpt-1000000.h5", "ckpt-000200.h5", "ckpt-999999.h5", "ckpt-000010.h5",
-                           ".ckpt-000300.h5.abc123.tmp", "ckpt-00x1.h5", "ckpt-.h5", "model.h5",
-                           "ckpt-000400.h5.bak"}) {
+  for (const char* name :
+       {"ckpt-1000000.h5", "ckpt-000200.h5", "ckpt-999999.h5", "ckpt-000010.h5", ".ckpt-000300.h5.abc123.tmp",
+        "ckpt-00x1.h5", "ckpt-.h5", "model.h5", "ckpt-000400.h5.bak"}) {
     std::ofstream(dir.file(name)) << "x";
   }
   fs::create_directory(dir.file("ckpt-000500.h5"));  // a directory is not a checkpoint
@@ -69,7 +68,8 @@ TEST(RunDirectory, RetentionKeepsTheBestByMinAndMax) {
   for (auto mode : {MonitorMode::kMin, MonitorMode::kMax}) {
     ScratchDir dir;
     const std::string d = dir.path().string();
-    CheckpointManager runs({.dir = d, .keep_last = 2, .keep_best = true, .mode = mode, .monitor = "val_loss"});
+    CheckpointManager runs(
+        {.dir = d, .keep_last = 2, .keep_best = true, .mode = mode, .monitor = "val_loss"});
     for (const auto& [step, v] : runs_values) runs.save(small_state(step, v));
     const std::int64_t best = mode == MonitorMode::kMin ? 200 : 100;
     EXPECT_EQ(steps_in(d), (std::vector<std::int64_t>{best, 500, 600}));
@@ -115,7 +115,8 @@ TEST(RunDirectory, ManagerFindsTheNewestValidCheckpoint) {
   ScratchDir dir;
   const std::string d = dir.path().string();
   std::vector<std::string> warnings;
-  CheckpointManager runs({.dir = d, .keep_last = 5, .warn = [&](const std::string& w) { warnings.push_back(w); }});
+  CheckpointManager runs(
+      {.dir = d, .keep_last = 5, .warn = [&](const std::string& w) { warnings.push_back(w); }});
   EXPECT_FALSE(runs.find_resume().has_value());
   runs.save(small_state(100));
   runs.save(small_state(200));

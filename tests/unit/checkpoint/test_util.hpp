@@ -2,8 +2,6 @@
 // field set (odd float bit patterns included), and a bitwise comparison.
 #pragma once
 
-#include "dtrain/checkpoint.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +11,9 @@
 #include <limits>
 #include <string>
 
-namespace dtrain::checkpoint::testing {
+#include "dtrain/checkpoint.hpp"
+
+namespace dtrain::checkpoint::ckpt_test {
 
 // A fresh directory under $TMPDIR, removed with everything in it.
 class ScratchDir {
@@ -173,4 +173,4 @@ std::string checkpoint_error_of(F&& f) {
   return "";
 }
 
-}  // namespace dtrain::checkpoint::testing
+}  // namespace dtrain::checkpoint::ckpt_test

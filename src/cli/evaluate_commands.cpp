@@ -1,0 +1,136 @@
+// dtrain evaluate CKPT --data FILE and dtrain predict CKPT --input FILE -o OUT.h5:
+// a model rebuilt from a checkpoint, on any number of ranks.
+#include "commands.hpp"
+#include "model_json.hpp"
+
+#include "dtrain/checkpoint.hpp"
+#include "dtrain/core/error.hpp"
+#include "dtrain/dist/communicator.hpp"
+#include "dtrain/model.hpp"
+#include "dtrain/model/hdf5_batch_source.hpp"
+#include "dtrain/optimizers/factory.hpp"
+
+#include <hdf5.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace dtrain::cli {
+namespace {
+
+struct EvalArgs {
+  std::string checkpoint, data, split = "test", output;
+  std::int64_t batch_size = 256;
+  bool force = false;
+};
+
+// The model of a checkpoint with its weights (compiled with its loss and metrics).
+Model load_model(const std::string& path) {
+  const auto state = checkpoint::load_checkpoint(path);
+  const auto d = model_from_json(state.model.config_json, path);
+  auto model = Model::from_records(d.layers, d.name, state.model.seed);
+  model.compile({optimizers::make_optimizer<float>("sgd", {}), d.loss, d.metrics});
+  std::vector<checkpoint::WeightSpec> expected;
+  for (const auto& p : model.parameters()) expected.push_back({p.name, p.shape.to_vector()});
+  checkpoint::verify_weights(state, expected, path);
+  for (const auto& w : state.model.weights) std::copy(w.data.begin(), w.data.end(), model.weight(w.name).data);
+  return model;
+}
+
+int evaluate(const EvalArgs& a) {
+  dist::Communicator comm;
+  try {
+    auto model = load_model(a.checkpoint);
+    model.set_communicator(&comm);
+    data::ShardReaderOptions o;
+    o.path = a.data;
+    o.split = a.split;
+    o.global_batch = a.batch_size;
+    o.rank = comm.rank();
+    o.world_size = comm.size();
+    o.shuffle = false;
+    Hdf5BatchSource source(o);
+    const auto logs = model.evaluate(source);
+    if (comm.rank() == 0) {
+      std::cout << "Test (" << source.rows() << " samples of " << a.data << " /" << a.split << "): " << format_logs(logs)
+                << std::endl;
+    }
+    return kExitOk;
+  } catch (const std::exception& e) {
+    comm.abort(e.what(), dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure);
+  }
+}
+
+// Writes predictions [N, k] (float32) to /predictions of a new HDF5 file,
+// through a temporary file renamed at the end.
+void write_predictions(const std::string& path, const Tensor& p, bool force) {
+  namespace fs = std::filesystem;
+  if (fs::exists(path) && !force) throw ArgumentError(path + ": exists (pass --force to replace it)");
+  const std::string tmp = path + ".tmp";
+  const hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0) throw Error(path + ": cannot create the file");
+  std::vector<hsize_t> dims;
+  for (int i = 0; i < p.shape().rank(); ++i) dims.push_back(static_cast<hsize_t>(p.shape()[i]));
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t set = H5Dcreate2(file, "predictions", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
+  if (set >= 0) H5Dclose(set);
+  H5Sclose(space);
+  H5Fclose(file);
+  if (written < 0) {
+    fs::remove(tmp);
+    throw Error(path + ": writing the predictions failed");
+  }
+  fs::rename(tmp, path);
+}
+
+int predict(const EvalArgs& a) {
+  auto model = load_model(a.checkpoint);
+  data::ShardReaderOptions o;
+  o.path = a.data;
+  o.split = a.split;
+  o.global_batch = a.batch_size;
+  o.shuffle = false;
+  Hdf5BatchSource source(o);
+  Shape xs = model.input_shape();
+  xs[0] = source.rows();
+  Tensor x(xs);
+  source.start_epoch(0);
+  std::int64_t at = 0;
+  for (std::int64_t s = 0; s < source.steps_per_epoch(); ++s) {
+    const Batch& b = source.next();
+    std::copy(b.x.data, b.x.data + b.x.size(), x.data() + at);
+    at += b.x.size();
+  }
+  const auto p = model.predict(x, a.batch_size);
+  write_predictions(a.output, p, a.force);
+  std::cout << "Wrote " << p.shape().str() << " predictions to " << a.output << ":/predictions\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_evaluate_commands(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  auto* ev = app.add_subcommand("evaluate", "Loss and metrics of a checkpoint on a dataset split (any number of ranks)");
+  ev->add_option("checkpoint", args->checkpoint, "A checkpoint file (ckpt-*.h5)")->required()->check(CLI::ExistingFile);
+  ev->add_option("--data", args->data, "The HDF5 dataset")->required();
+  ev->add_option("--split", args->split, "The split to evaluate (default: test)");
+  ev->add_option("--batch-size", args->batch_size, "Global batch size (default: 256)")->check(CLI::PositiveNumber);
+  ev->callback([args] {
+    if (const int code = evaluate(*args); code != kExitOk) throw ExitRequest{code};
+  });
+
+  auto* pr = app.add_subcommand("predict", "Write a checkpoint's predictions for a dataset split to an HDF5 file");
+  pr->add_option("checkpoint", args->checkpoint, "A checkpoint file (ckpt-*.h5)")->required()->check(CLI::ExistingFile);
+  pr->add_option("--input", args->data, "The HDF5 dataset")->required();
+  pr->add_option("--split", args->split, "The split to predict (default: test)");
+  pr->add_option("-o,--output", args->output, "The output file (/predictions [N, outputs])")->required();
+  pr->add_option("--batch-size", args->batch_size, "Batch size (default: 256)")->check(CLI::PositiveNumber);
+  pr->add_flag("--force", args->force, "Replace an existing output file");
+  pr->callback([args] {
+    if (const int code = predict(*args); code != kExitOk) throw ExitRequest{code};
+  });
+}
+
+}  // namespace dtrain::cli

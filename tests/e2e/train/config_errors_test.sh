@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Config errors: one line naming the file, line and key; exit code 2; nothing
+# written to the run directory.
+#   config_errors_test.sh DTRAIN DATA CONFIG
+DTRAIN=$1 DATA=$2 CONFIG=$3
+source "$(dirname "$0")/lib.sh"
+
+# expect_error NAME PATTERN: runs $WORK/NAME.yaml and checks the result
+expect_error() {
+  local name=$1 pattern=$2 rc
+  set +e
+  "$DTRAIN" train "$WORK/$name.yaml" --run-dir "$WORK/run-$name" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2"
+  [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: expected one line, got: $(cat "$WORK/$name.err")"
+  grep -qE "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
+  [ ! -e "$WORK/run-$name" ] || fail "$name: the run directory was created"
+  echo "ok $name: $(cat "$WORK/$name.err")"
+}
+
+base() { sed "s|file: data/fashion-mnist.h5|file: $DATA|" "$CONFIG"; }
+
+base | sed 's/^  batch_size: 256/  batch_size: 256\n  batchsize: 3/' >"$WORK/unknown_key.yaml"
+expect_error unknown_key "unknown_key.yaml:[0-9]+: data.batchsize: unknown key"
+
+base | sed 's/^  epochs: 3/  epochs: three/' >"$WORK/wrong_type.yaml"
+expect_error wrong_type "wrong_type.yaml:[0-9]+: fit.epochs: must be an integer"
+
+base | sed 's/- Dense: {units: 32, activation: relu}/- Dence: {units: 32}/' >"$WORK/unknown_layer.yaml"
+expect_error unknown_layer "unknown_layer.yaml:[0-9]+: model.layers\[1\]: unknown layer type 'Dence'"
+
+base | sed 's/{name: adam, /{name: adamm, /' >"$WORK/unknown_optimizer.yaml"
+expect_error unknown_optimizer "unknown_optimizer.yaml:[0-9]+: compile.optimizer: .*adamm"
+
+base | sed 's/activation: relu}/activation: relux}/' >"$WORK/unknown_activation.yaml"
+expect_error unknown_activation "unknown_activation.yaml:[0-9]+: model.layers\[1\].*relux"
+
+sed "s|file: data/fashion-mnist.h5|file: $WORK/missing.h5|" "$CONFIG" >"$WORK/missing_data.yaml"
+expect_error missing_data "missing.h5"
+echo PASS

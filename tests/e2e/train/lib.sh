@@ -1,0 +1,29 @@
+# Shared helpers of the dtrain train end-to-end tests (sourced).
+#   DTRAIN, DATA and CONFIG are set by the caller (ctest passes them).
+set -euo pipefail
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+WORK=$(mktemp -d /tmp/dtrain-e2e.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# train RUN_DIR [args...]: 1-rank training of the tiny config; output in RUN_DIR.log
+train() {
+  local dir=$1; shift
+  "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$dir" --threads 1 "$@" >"$dir.log" 2>&1
+}
+
+# mpitrain N RUN_DIR [args...]
+mpitrain() {
+  local n=$1 dir=$2; shift 2
+  mpiexec -n "$n" --oversubscribe "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$dir" --threads 1 "$@" \
+    >"$dir.log" 2>&1
+}
+
+# newest DIR: the newest checkpoint file
+newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+
+# same_weights A.h5 B.h5: bitwise equal weights (h5diff compares exactly without -d/-p)
+same_weights() {
+  h5diff -q "$1" "$2" /model/weights || fail "weights differ: $1 vs $2"
+}

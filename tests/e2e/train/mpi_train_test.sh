@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# dtrain train under mpiexec: preemption, killed ranks, other rank counts,
+# failing and stalled ranks.
+#   mpi_train_test.sh DTRAIN DATA CONFIG CASE
+# CASE: signal_one_rank | kill_rank | resume_other_ranks | rank_throws | rank_stopped
+DTRAIN=$1 DATA=$2 CONFIG=$3
+source "$(dirname "$0")/lib.sh"
+case=$4
+
+# wait_for FILE SECONDS
+wait_for() {
+  local deadline=$((SECONDS + $2))
+  while [ ! -e "$1" ]; do
+    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $1"
+    sleep 0.1
+  done
+}
+# the dtrain processes (ranks) of a run directory, not mpiexec
+ranks_of() { pgrep -f "^$DTRAIN train .*--run-dir $1 " || true; }
+
+case $case in
+signal_one_rank)
+  # SIGUSR1 to one rank in epoch 2 of a 2-rank run: checkpoint, exit 3, resume,
+  # bitwise the uninterrupted run.
+  mpitrain 2 "$WORK/straight" || fail "straight: $(cat "$WORK/straight.log")"
+  (set +e; mpitrain 2 "$WORK/r"; echo $? >"$WORK/r.rc") &
+  wait_for "$WORK/r/ckpt-000250.h5" 120
+  kill -USR1 "$(ranks_of "$WORK/r" | tail -1)"
+  wait
+  [ "$(cat "$WORK/r.rc")" = 3 ] || fail "expected exit 3, got $(cat "$WORK/r.rc"): $(tail -5 "$WORK/r.log")"
+  grep -q "Stopped by .*signal" "$WORK/r.log" || fail "no stop message: $(tail -3 "$WORK/r.log")"
+  mpitrain 2 "$WORK/r" --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
+  same_weights "$(newest "$WORK/straight")" "$(newest "$WORK/r")"
+  ;;
+kill_rank)
+  # kill -9 of one rank: the job ends (no hang); --resume auto finishes it.
+  (set +e; mpitrain 2 "$WORK/r"; echo $? >"$WORK/r.rc") &
+  wait_for "$WORK/r/ckpt-000100.h5" 120
+  kill -9 "$(ranks_of "$WORK/r" | tail -1)"
+  start=$SECONDS
+  wait
+  [ $((SECONDS - start)) -le 15 ] || fail "the job took $((SECONDS - start)) s to end"
+  [ "$(cat "$WORK/r.rc")" != 0 ] || fail "a job with a killed rank exited 0"
+  mpitrain 2 "$WORK/r" --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
+  grep -q "Resuming from" "$WORK/r.log" || fail "did not resume"
+  grep -q "^Test" "$WORK/r.log" || fail "did not finish"
+  ;;
+resume_other_ranks)
+  # A 2-rank checkpoint resumes on 1 and 3 ranks; evaluated alike on any rank
+  # count (the loaded weights are the saved ones); the loss continues.
+  mpitrain 2 "$WORK/two" --set fit.epochs=2 || fail "2 ranks: $(cat "$WORK/two.log")"
+  mpitrain 2 "$WORK/s" --set fit.epochs=1 || fail "first epoch"
+  ckpt=$(newest "$WORK/s")
+  e1=$(mpiexec -n 1 "$DTRAIN" evaluate "$ckpt" --data "$DATA" 2>&1 | grep '^Test') || fail "evaluate 1"
+  e3=$(mpiexec -n 3 --oversubscribe "$DTRAIN" evaluate "$ckpt" --data "$DATA" 2>&1 | grep '^Test') || fail "evaluate 3"
+  [ "$e1" = "$e3" ] || fail "evaluation differs: '$e1' vs '$e3'"
+  for n in 1 3; do
+    mkdir -p "$WORK/r$n" && cp "$ckpt" "$WORK/r$n/"
+    mpitrain $n "$WORK/r$n" --set fit.epochs=2 --resume auto || fail "resume on $n: $(tail -5 "$WORK/r$n.log")"
+    grep -q "Resuming from" "$WORK/r$n.log" || fail "did not resume on $n ranks"
+    want=$(awk -F, 'NR==3 {print $2}' "$WORK/two/history.csv")
+    got=$(grep -E '^[0-9]+/[0-9]+ - ' "$WORK/r$n.log" | tail -1 | sed 's/.* loss: \([0-9.]*\).*/\1/')
+    awk -v a="$want" -v b="$got" 'BEGIN { d = (a - b) / a; if (d < 0) d = -d; exit !(d < 0.05) }' ||
+      fail "epoch 2 loss on $n ranks $got, with 2 ranks $want"
+  done
+  ;;
+rank_throws)
+  # An error on rank 1 mid-epoch: every rank ends non-zero within 30 s, one message.
+  start=$SECONDS
+  set +e; mpitrain 2 "$WORK/r" --fail-at-step 120 --fail-rank 1; rc=$?; set -e
+  [ "$rc" -ne 0 ] || fail "exit 0 after a failure"
+  [ $((SECONDS - start)) -le 30 ] || fail "took $((SECONDS - start)) s"
+  [ "$(grep -c 'injected failure' "$WORK/r.log")" = 1 ] || fail "message not exactly once: $(cat "$WORK/r.log")"
+  [ -z "$(ranks_of "$WORK/r")" ] || fail "a rank survived"
+  ;;
+rank_stopped)
+  # A rank stopped with SIGSTOP: with --stall-timeout 10 the job ends within 60 s
+  # with the stall message naming the step, the operation and the rank.
+  (set +e; mpitrain 2 "$WORK/r" --stall-timeout 10; echo $? >"$WORK/r.rc") &
+  wait_for "$WORK/r/ckpt-000050.h5" 120
+  victim=$(ranks_of "$WORK/r" | tail -1)
+  kill -STOP "$victim"
+  start=$SECONDS
+  wait
+  kill -9 "$victim" 2>/dev/null || true
+  [ $((SECONDS - start)) -le 60 ] || fail "took $((SECONDS - start)) s"
+  [ "$(cat "$WORK/r.rc")" != 0 ] || fail "exit 0 after a stall"
+  grep -qi "stall" "$WORK/r.log" || fail "no stall message: $(tail -5 "$WORK/r.log")"
+  ;;
+*) fail "unknown case $case" ;;
+esac
+echo "PASS $case"
