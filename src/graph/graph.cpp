@@ -81,6 +81,7 @@ struct Graph<T>::Impl {
   std::int64_t max_batch = 0;
   std::int64_t batch = 0;
   std::uint64_t step = 0;
+  std::int64_t row_offset = 0;
   // ready_after[i]: trainable parameters whose gradient is final once node i's
   // backward has run (node i is their first consumer). Index size(): unused ones.
   std::vector<std::vector<std::size_t>> ready_after;
@@ -157,6 +158,7 @@ struct Graph<T>::Impl {
     c.workspace = View<T>{n.workspace.data(), Shape{static_cast<std::int64_t>(n.workspace.size())}};
     c.training = training;
     c.step = step;
+    c.row_offset = row_offset;
     return c;
   }
 };
@@ -335,6 +337,11 @@ void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
 template <class T>
 void Graph<T>::set_step(std::uint64_t step) {
   impl_->step = step;
+}
+
+template <class T>
+void Graph<T>::set_row_offset(std::int64_t offset) {
+  impl_->row_offset = offset;
 }
 
 template <class T>

@@ -77,6 +77,7 @@ const Batch& ArrayBatchSource::next() {
   const auto xi = x_.shape().inner(), yi = y_.shape().inner();
   batch_.size = mine.end - mine.begin;
   batch_.global_size = global;
+  batch_.offset = mine.begin;
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
     std::memcpy(x_rows_.data() + i * xi, x_.data() + row * xi, static_cast<std::size_t>(xi) * sizeof(float));

@@ -34,6 +34,7 @@ const Batch& Hdf5BatchSource::next() {
   batch_.y = b->y;
   batch_.size = b->count;
   batch_.global_size = b->global_count;
+  batch_.offset = reader_.plan().part(b->step, reader_.options().rank).offset - b->step * reader_.options().global_batch;
   return batch_;
 }
 

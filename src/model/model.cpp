@@ -245,6 +245,7 @@ struct Model::Impl {
     if (b.size > 0) {
       load_batch(b);
       g.set_step(static_cast<std::uint64_t>(global_step));
+      g.set_row_offset(b.offset);
       g.forward(true);
       loss_total = g.value(loss_sum).data[0];
     }

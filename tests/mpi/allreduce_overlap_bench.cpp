@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <thread>
 
 namespace {
 
@@ -206,6 +207,10 @@ int main(int argc, char** argv) {
       compute(nullptr);
       comm.allreduce_sum(grads.first(n));
     }});
+    b.push_back({"EXP all-reduce grads only", [&] { comm.allreduce_sum(grads.first(n)); }});
+    b.push_back({"EXP compute then all-reduce buf", [&] { compute(nullptr); comm.allreduce_sum(std::span<float>(buf)); }});
+    b.push_back({"EXP compute then MPI_Allreduce grads", [&] { compute(nullptr); MPI_Allreduce(MPI_IN_PLACE, grads.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); }});
+    b.push_back({"EXP sleep 0.6ms then all-reduce grads", [&] { std::this_thread::sleep_for(std::chrono::microseconds(600)); comm.allreduce_sum(grads.first(n)); }});
     for (std::size_t bytes : {std::size_t{512} << 10, dist::kDefaultBucketBytes}) {
       for (bool poll : {true, false}) {
         auto* r = reducer(bytes, poll);
@@ -256,6 +261,9 @@ int main(int argc, char** argv) {
       std::printf("C. MLP 784-512-256-10 step, batch %lld per rank\n", static_cast<long long>(batch));
       report_overlap(c);
     }
+    for (auto& v : a) { v.times.clear(); }
+    measure(comm, iters, a);
+    if (root) for (const auto& v : a) std::printf("A2 %-44s min %7.3f ms  median %7.3f ms\n", v.name.c_str(), v.min * 1e3, v.median * 1e3);
     if (root && chunk.sink() == 12345.f) std::printf("\n");
   });
   return 0;

@@ -93,6 +93,9 @@ class Graph {
   void backward(NodeId output, BackwardObserver* observer = nullptr);
   // The step counter given to ops (dropout masks); forward does not advance it.
   void set_step(std::uint64_t step);
+  // Where this rank's rows start in the global batch (data parallelism): ops
+  // drawing per-sample randomness index it globally.
+  void set_row_offset(std::int64_t offset);
 
   const std::vector<ParameterInfo>& parameters() const;
   std::span<T> parameter_values();

@@ -36,6 +36,7 @@ struct OpContext {
   View<T> workspace;                  // scratch kept from forward to backward
   bool training = true;               // dropout, batch norm: training or inference
   std::uint64_t step = 0;             // counter for step-dependent randomness
+  std::int64_t row_offset = 0;        // global index of this rank's first row in the batch
 };
 
 template <class T>

@@ -27,6 +27,7 @@ struct Batch {
   View<const float> y;           // [local] class ids as floats, or [local, k] targets
   std::int64_t size = 0;         // local rows in this step (may be 0 on some ranks)
   std::int64_t global_size = 0;  // rows of this step over all ranks
+  std::int64_t offset = 0;       // where this rank's rows start in the global batch
 };
 
 class BatchSource {

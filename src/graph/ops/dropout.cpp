@@ -34,6 +34,9 @@ class Dropout final : public Op<T> {
     // Backward runs in training mode whatever forward did: remember what forward did.
     training_ = c.training;
     step_ = c.step;
+    // Element i of this rank's rows is element first_ + i of the global batch:
+    // masks depend on the sample, not on how the batch was split over ranks.
+    first_ = static_cast<std::uint64_t>(c.row_offset * (c.out.shape.rank() > 0 ? c.out.shape.inner() : 1));
     const T* x = c.in[0].data;
     T* y = c.out.data;
     if (!training_) {
@@ -65,7 +68,7 @@ class Dropout final : public Op<T> {
 
  private:
   bool keep(std::int64_t i) const {
-    return (random_bits(seed_, step_, static_cast<std::uint64_t>(i)) >> 11) >= threshold_;
+    return (random_bits(seed_, step_, first_ + static_cast<std::uint64_t>(i)) >> 11) >= threshold_;
   }
 
   std::uint64_t threshold_;  // ceil(rate · 2^53)
@@ -73,6 +76,7 @@ class Dropout final : public Op<T> {
   std::uint64_t seed_;
   bool training_ = true;
   std::uint64_t step_ = 0;
+  std::uint64_t first_ = 0;
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
 # multi-host tests (tests/e2e/multihost/) and for trying multi-node runs by hand.
 #
 #   hosts.sh up N                   # switch/head "hsw" + hosts h1..hN (needs root)
-#   hosts.sh mpirun -np 2 --host h1,h2 build/dtrain train cfg.yaml   # from hsw, TCP only
+#   hosts.sh head jobs/multinode.sh --hostfile HF --net 10.77.0.0/24 --no-bind cfg.yaml
+#   hosts.sh mpirun -np 2 --host h1,h2 build/dtrain train cfg.yaml   # plain, TCP only
 #   hosts.sh exec h2 ip addr        # a command inside host h2 (hostname h2)
 #   hosts.sh link h2 down|up        # pull/plug h2's cable (its port on the switch)
 #   hosts.sh bytes h2               # "RX TX" bytes of h2's interface
@@ -12,20 +13,26 @@
 #   hosts.sh down                   # kill everything inside, remove all of it
 #
 # Topology: namespace <P>-hsw holds bridge br0 (SUBNET.254/24), where mpirun runs;
-# host K is namespace <P>-hK with one veth end mpi0 (SUBNET.K/24, MAC
-# 02:d7:<id>:00:K:01), the other end pK in <P>-hsw on br0. Nothing is created in the
-# root namespace: both veth ends are made directly inside their namespaces. Names
-# h1..hN and hsw resolve inside the namespaces only, from /etc/netns/<ns>/hosts
-# (bind-mounted over /etc/hosts by `ip netns exec`). Every namespace gets the
-# fail-fast TCP settings of docs/multinode.md (tcp_retries2, tcp_syn_retries).
+# host K is namespace <P>-hK with one veth end mpi0 (SUBNET.K/24, fixed MAC
+# 02:d7:<id>:00:K:01), the other end pK in <P>-hsw on br0. Nothing is created in
+# the root namespace: both veth ends are made directly inside their namespaces.
+# Names h1..hN and hsw resolve inside the namespaces only, from
+# /etc/netns/<ns>/hosts (bind-mounted over /etc/hosts by `ip netns exec`). Every
+# namespace gets the fail-fast TCP settings of docs/multinode.md (net.ipv4.
+# tcp_retries2, tcp_syn_retries), as an administrator would set them on nodes.
 #
-# Environment: DTRAIN_MH_PREFIX (namespace prefix, default dtmh) and
-# DTRAIN_MH_SUBNET (first three octets, default 10.77.0): machine-wide names, so
-# runs in parallel need different ones. DTRAIN_MH_TCP_RETRIES2 (default 5) and
-# DTRAIN_MH_TCP_SYN_RETRIES (default 2); "kernel" keeps the kernel's defaults.
-# The agent (`hosts.sh agent HOST CMD...`, given to mpirun by `hosts.sh mpirun`)
-# runs CMD inside HOST's namespace under its own hostname (a UTS namespace): Open
-# MPI keys its session directory on the hostname.
+# `head` runs a command in <P>-hsw with OMPI_MCA_plm_rsh_agent="hosts.sh agent", so
+# any mpirun inside starts its daemons through the agent: `hosts.sh agent HOST
+# CMD...` runs CMD (a remote-shell command line, as ssh would get it) inside
+# HOST's namespace under its own hostname (a UTS namespace: Open MPI keys its
+# session directory on the hostname). The agent is local, so the ranks inherit
+# this environment, unlike over ssh.
+#
+# Environment: DTRAIN_MH_PREFIX (namespace prefix, default dtmh): machine-wide
+# names, so runs in parallel need different prefixes. DTRAIN_MH_SUBNET (first
+# three octets, default 10.77.0; private to the namespaces). DTRAIN_MH_TCP_RETRIES2
+# (default 5) and DTRAIN_MH_TCP_SYN_RETRIES (default 2); "kernel" keeps the
+# kernel's values (15 and 6).
 set -euo pipefail
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
@@ -33,7 +40,6 @@ prefix=${DTRAIN_MH_PREFIX:-dtmh}
 subnet=${DTRAIN_MH_SUBNET:-10.77.0}
 retries2=${DTRAIN_MH_TCP_RETRIES2:-5}
 syn_retries=${DTRAIN_MH_TCP_SYN_RETRIES:-2}
-keepalive=${DTRAIN_MH_KEEPALIVE:-5 2 3}
 sw=$prefix-hsw
 
 die() { echo "hosts.sh: error: $*" >&2; exit 2; }
@@ -120,30 +126,20 @@ cmd_down() {
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/${ns:?}"
   done
+  rmdir /etc/netns 2>/dev/null || true  # only if empty: it may hold others' files
 }
 
-cmd_mpirun() {
-  # mpirun in the head namespace, TCP between hosts only, daemons started by the
-  # agent, with the fail-fast keepalive of docs/multinode.md; extra options from
-  # $DTRAIN_MH_MPIRUN_ARGS (split on spaces) and the command line.
-  # shellcheck disable=SC2054  # the commas are in option values
-  local args=(mpirun --mca plm_rsh_agent "$self agent" --mca plm_rsh_no_tree_spawn 1
-    --mca pml ob1 --mca btl tcp,self
-    --mca btl_tcp_if_include "$subnet.0/24" --mca oob_tcp_if_include "$subnet.0/24"
-    --mca mpi_yield_when_idle 1 --bind-to none)
-  if [ "$keepalive" != off ]; then
-    local ka; read -r -a ka <<<"$keepalive"
-    [ "${#ka[@]}" -eq 3 ] || die "DTRAIN_MH_KEEPALIVE must be 'TIME INTVL PROBES' or off, not '$keepalive'"
-    args+=(--mca oob_tcp_keepalive_time "${ka[0]}" --mca oob_tcp_keepalive_intvl "${ka[1]}"
-      --mca oob_tcp_keepalive_probes "${ka[2]}")
-  fi
-  # shellcheck disable=SC2206  # word splitting intended
-  [ -z "${DTRAIN_MH_MPIRUN_ARGS:-}" ] || args+=(${DTRAIN_MH_MPIRUN_ARGS})
+# head CMD...: CMD in the head namespace, where mpirun must run (the daemons
+# connect back to it), with the agent and the two settings fake hosts need in
+# the environment (Open MPI reads OMPI_MCA_*): no tree spawn (every daemon is
+# started from here), ranks yield when idle (the hosts share this machine's cores).
+cmd_head() {
+  export OMPI_MCA_plm_rsh_agent="$self agent" OMPI_MCA_plm_rsh_no_tree_spawn=1 OMPI_MCA_mpi_yield_when_idle=1
   [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  in_ns hsw "${args[@]}" "$@"
+  in_ns hsw "$@"
 }
 
-[ $# -ge 1 ] || { sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,38p' "$self" | sed 's/^# \{0,1\}//'; exit 2; }
 sub=$1; shift
 case $sub in
   up) cmd_up "$@" ;;
@@ -155,7 +151,11 @@ case $sub in
     host=$1; shift
     exec ip netns exec "$(ns_of "$host")" unshare --uts -- sh -c "hostname $host; $*" ;;
   exec) [ $# -ge 2 ] || die "exec needs HOST CMD..."; in_ns "$@" ;;
-  mpirun) cmd_mpirun "$@" ;;
+  head) [ $# -ge 1 ] || die "head needs CMD..."; cmd_head "$@" ;;
+  mpirun)
+    # shellcheck disable=SC2054  # the commas are in option values
+    cmd_head mpirun --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include "$subnet.0/24" \
+      --mca oob_tcp_if_include "$subnet.0/24" --bind-to none "$@" ;;
   link)
     if [ $# -ne 2 ] || ! [[ $2 =~ ^(up|down)$ ]]; then die "link needs HOST up|down"; fi
     [[ $1 =~ ^h([0-9]+)$ ]] || die "link: '$1' is not a host hK"
@@ -171,6 +171,6 @@ case $sub in
     for pid in $(ip netns pids "$ns"); do
       if [ $# -lt 2 ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; then echo "$pid"; fi
     done ;;
-  -h|--help|help) sed -n '2,30p' "$self" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,38p' "$self" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$sub'" ;;
 esac

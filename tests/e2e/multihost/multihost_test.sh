@@ -22,8 +22,8 @@
 #               the weights of an undisturbed run (2 ranks, shared memory; tcp2
 #               shows TCP and shared memory agree).
 #
-# DATA.h5 defaults to data/fashion-mnist.h5 of this repository; if missing, it is
-# made with data/prepare_fashion_mnist.sh next to DTRAIN. Each case uses its own
+# DATA.h5 (default: data/fashion-mnist.h5 of this repository) is made with
+# data/prepare_fashion_mnist.sh if missing. Each case uses its own
 # namespace prefix (dtmh-CASE), removes what an earlier killed run of it left, and
 # tears everything down from a trap. Logs stay in /tmp/dtrain-multihost.CASE.* when
 # a case fails.
@@ -45,14 +45,15 @@ data=${3:-$repo/data/fashion-mnist.h5}
 # checkpoint every 100 steps (mlp_small.yaml); faults come after ckpt-000300, in
 # the middle of epoch 1.
 readonly kSteps=1146 kFaultStep=300 kStepsPerEpoch=573
-readonly kStall=30   # dtrain --stall-timeout for the TCP runs (docs/multinode.md)
 
 export DTRAIN_MH_PREFIX=dtmh-$case_name
+subnet=${DTRAIN_MH_SUBNET:-10.77.0}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d "/tmp/dtrain-multihost.$case_name.XXXXXX")
 t_start=$(date +%s.%N)
 
-elapsed() { echo "$(date +%s.%N) - ${1:-$t_start}" | bc; }
+elapsed() { awk -v now="$(date +%s.%N)" -v t0="${1:-$t_start}" 'BEGIN { printf "%.3f", now - t0 }'; }
+at_most() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }  # at_most A B: A <= B (decimals)
 log() { printf '[%6.1f s] %s\n' "$(elapsed)" "$*"; }
 fail() { echo "FAIL ($case_name): $*"; exit 1; }
 cleanup() {
@@ -66,8 +67,6 @@ trap 'exit 130' INT TERM
 
 ensure_data() {
   [ -r "$data" ] && return 0
-  data=$(dirname "$dtrain")/multihost-data/fashion-mnist.h5
-  [ -r "$data" ] && return 0
   mkdir -p "$(dirname "$data")"
   log "making $data"
   DTRAIN=$dtrain "$repo/data/prepare_fashion_mnist.sh" "$data" >"$work/prepare.log" 2>&1 ||
@@ -75,7 +74,7 @@ ensure_data() {
 }
 
 train_args() {  # train_args NAME: the dtrain command line of run NAME, in train_cmd
-  train_cmd=("$dtrain" train "$config" --set "data.file=$data" --run-dir "$work/$1" --threads 1)
+  train_cmd=("$dtrain" train "$config" --set "data.file=$data" --run-dir "$work/$1")
 }
 
 # run_shm NAME NP [dtrain args]: NP ranks on shared memory (inside h1), foreground.
@@ -84,16 +83,20 @@ run_shm() {
   train_args "$name"
   timeout -k 5 120 "$hosts" exec h1 mpirun -np "$np" --oversubscribe --bind-to none \
     --mca pml ob1 --mca btl vader,self --mca mpi_yield_when_idle 1 \
-    "${train_cmd[@]}" "$@" >"$work/$name.log" 2>&1
+    "${train_cmd[@]}" --threads 1 "$@" >"$work/$name.log" 2>&1
 }
 
-# start_tcp NAME HOSTS NP [dtrain args]: NP ranks on HOSTS over TCP, in the
-# background (job_pid); --display-map shows where the ranks went.
+# start_tcp NAME HOSTS NP [dtrain args]: NP ranks on HOSTS over TCP, launched the
+# documented way (jobs/multinode.sh: hostfile, --net, keepalive, --stall-timeout 60)
+# from the head namespace, in the background (job_pid). TCP is the only transport
+# (DTRAIN_BTL=tcp,self); --display-map shows where the ranks went.
 start_tcp() {
   local name=$1 host_list=$2 np=$3; shift 3
+  tr , '\n' <<<"$host_list" | sed 's/$/ slots=1/' >"$work/$name.hosts"
   train_args "$name"
-  timeout -k 5 150 "$hosts" mpirun --display-map -np "$np" --host "$host_list" \
-    "${train_cmd[@]}" --stall-timeout "$kStall" "$@" >"$work/$name.log" 2>&1 &
+  DTRAIN=$dtrain DTRAIN_BTL=tcp,self DTRAIN_MPIRUN_ARGS=--display-map \
+    timeout -k 5 150 "$hosts" head "$repo/jobs/multinode.sh" --hostfile "$work/$name.hosts" -n "$np" -t 1 \
+    --no-bind --net "$subnet.0/24" "${train_cmd[@]:2}" "$@" >"$work/$name.log" 2>&1 &
   job_pid=$!
 }
 run_tcp() { start_tcp "$@"; wait "$job_pid"; }
@@ -123,7 +126,7 @@ wait_all_gone() {
     kill -0 "$job_pid" 2>/dev/null && left="mpirun"
     for h in "$@"; do [ -z "$("$hosts" pids "$h")" ] || left+=" $h"; done
     [ -n "$left" ] || break
-    if [ "$(echo "$(elapsed "$t0") > $limit + 30" | bc)" = 1 ]; then
+    if ! at_most "$(elapsed "$t0")" $((limit + 30)); then
       gone_after=$(elapsed "$t0")
       log "still running after $gone_after s: $left"
       for h in "$@"; do log "  $h: $(for p in $("$hosts" pids "$h"); do cat "/proc/$p/comm"; done | tr '\n' ' ')"; done
@@ -250,7 +253,7 @@ resume_on() {
   [ "$(basename "$(final_ckpt "${name}_resume")")" = "ckpt-$(printf %06d "$kSteps").h5" ] ||
     fail "the resumed run did not end at step $kSteps"
   local acc; acc=$(test_accuracy "${name}_resume")
-  [ "$(echo "${acc:-0} > 0.8" | bc)" = 1 ] || fail "test accuracy after the resume is '$acc', expected > 0.8"
+  ! at_most "${acc:-0}" 0.8 || fail "test accuracy after the resume is '$acc', expected > 0.8"
   log "resumed from $(basename "$from") on $np hosts and finished: test accuracy $acc"
 }
 
@@ -269,7 +272,7 @@ case_kill() {
   show_log run 12
   log "job ended on every host $gone_after s after the kill, exit code $job_rc"
   [ "$job_rc" -ne 0 ] || fail "the job exited 0 after a rank was killed"
-  [ "$(echo "$gone_after <= 15" | bc)" = 1 ] || fail "the job took $gone_after s (> 15 s) to end on every host"
+  at_most "$gone_after" 15 || fail "the job took $gone_after s (> 15 s) to end on every host"
   resume_expected=$(final_ckpt run)
   resume_on run h1,h2 2
 }
@@ -306,7 +309,7 @@ case_linkdown() {
   show_log run 15
   log "job ended on every host $gone_after s after the link went down, exit code $job_rc"
   [ "$job_rc" -ne 0 ] || fail "the job exited 0 after a link failed"
-  [ "$(echo "$gone_after <= 60" | bc)" = 1 ] || fail "the job took $gone_after s (> 60 s) to end on every host"
+  at_most "$gone_after" 60 || fail "the job took $gone_after s (> 60 s) to end on every host"
   grep -qi 'lost communication\|communication.*lost\|network link failed' "$work/run.log" ||
     fail "no message says that communication was lost"
   check_checkpoints "$work/run" "$work/snapshot.txt"

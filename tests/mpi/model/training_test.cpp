@@ -38,7 +38,8 @@ void make_data(Tensor& x, Tensor& y) {
 std::vector<float> train(dist::Communicator* comm, int threads) {
   Tensor x, y;
   make_data(x, y);
-  auto model = Sequential({12}, {layers::Dense({.units = 32, .activation = "tanh"}),
+  // Dropout masks follow the global sample index, so they too match the 1-rank run.
+  auto model = Sequential({12}, {layers::Dense({.units = 32, .activation = "tanh"}), layers::Dropout({.rate = 0.2}),
                                  layers::Dense({.units = 16, .activation = "relu"}), layers::Dense({.units = 3})},
                           "mlp", 7);
   model.set_communicator(comm);
