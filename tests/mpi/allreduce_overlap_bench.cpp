@@ -15,7 +15,8 @@
 //   C. the real MLP step: forward + backward with the reducer as observer.
 // hidden = (compute then all-reduce - overlapped) / (compute then all-reduce -
 // compute): the share of the all-reduce that no longer adds to the step. "wait"
-// is the reducer's own measure: the time blocked in finish().
+// is the reducer's own measure: the time blocked in finish(); "done before
+// finish" is the share of bucket all-reduces that completed during compute.
 #include "dtrain/dist/communicator.hpp"
 #include "dtrain/dist/gradient_reducer.hpp"
 #include "dtrain/graph/ops.hpp"
@@ -101,6 +102,7 @@ struct Variant {
   dist::GradientReducer* reducer = nullptr;  // to collect its wait time
   std::vector<double> times, waits;
   double min = 0, median = 0, wait = 0;      // slowest rank
+  std::uint64_t buckets = 0, early = 0;      // buckets reduced / done before finish(), all ranks
 };
 
 double median_of(std::vector<double> v) {
@@ -120,7 +122,12 @@ void measure(dist::Communicator& comm, int iters, std::vector<Variant>& vs) {
       const auto t0 = Clock::now();
       v.run();
       v.times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-      if (v.reducer) v.waits.push_back(v.reducer->stats().wait_seconds);
+      if (v.reducer) {
+        const auto& st = v.reducer->stats();
+        v.waits.push_back(st.wait_seconds);
+        v.buckets += st.bucket_done_early.size();
+        v.early += static_cast<std::uint64_t>(std::count(st.bucket_done_early.begin(), st.bucket_done_early.end(), 1));
+      }
     }
   }
   for (auto& v : vs) {
@@ -131,6 +138,10 @@ void measure(dist::Communicator& comm, int iters, std::vector<Variant>& vs) {
     v.min = static_cast<double>(ns[0]) * 1e-9;
     v.median = static_cast<double>(ns[1]) * 1e-9;
     v.wait = static_cast<double>(ns[2]) * 1e-9;
+    std::int64_t counts[2] = {static_cast<std::int64_t>(v.buckets), static_cast<std::int64_t>(v.early)};
+    comm.allreduce_sum(std::span<std::int64_t>(counts, 2));
+    v.buckets = static_cast<std::uint64_t>(counts[0]);
+    v.early = static_cast<std::uint64_t>(counts[1]);
   }
 }
 
@@ -141,8 +152,9 @@ void report_overlap(const std::vector<Variant>& vs) {
     const auto& v = vs[i];
     std::printf("  %-44s min %7.3f ms  median %7.3f ms", v.name.c_str(), v.min * 1e3, v.median * 1e3);
     if (i >= 2) {
-      std::printf("  hidden %4.0f%%  wait in finish %.3f ms", 100 * (vs[1].median - v.median) / allreduce,
-                  v.wait * 1e3);
+      std::printf("  hidden %4.0f%%  wait in finish %.3f ms  done before finish %3.0f%%",
+                  100 * (vs[1].median - v.median) / allreduce, v.wait * 1e3,
+                  100.0 * static_cast<double>(v.early) / static_cast<double>(std::max<std::uint64_t>(v.buckets, 1)));
     }
     std::printf("\n");
   }

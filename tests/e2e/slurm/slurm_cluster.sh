@@ -18,7 +18,7 @@
 # their stdio from/to files, never the caller's pipes. Ports are picked free at
 # start, so a leftover cluster or another user's Slurm does not collide. The node
 # is the real short hostname (slurmctld refuses any other) with CPUs=max(nproc,2),
-# one partition "debug". Requeued jobs restart ~11 s later (cred_expire=10).
+# one partition "debug"; tasks are bound to their CPUs (task/affinity). Requeued jobs restart ~11 s later (cred_expire=10).
 # Waits are bounded by time; a failed start prints the daemon logs and exits 1.
 set -euo pipefail
 
@@ -46,8 +46,11 @@ free_port() {
 }
 
 write_config() {
-  local d=$1 host=$2 cpus mem ctld_port d_port
-  cpus=$(nproc); [ "$cpus" -ge 2 ] || cpus=2
+  local d=$1 host=$2 cpus mem ctld_port d_port task_plugin=task/affinity
+  cpus=$(nproc)
+  # task/affinity binds each task to its CPUs like a real cluster (no cgroups
+  # needed); with one CPU the node claims 2 (config_overrides) and cannot bind.
+  [ "$cpus" -ge 2 ] || { cpus=2; task_plugin=task/none; }
   mem=$(awk '/^MemAvailable:/ {printf "%d", $2 / 1024 / 2}' /proc/meminfo)
   [ "${mem:-0}" -ge 256 ] || mem=256
   # Random start so concurrent clusters rarely race for the same free port.
@@ -76,7 +79,7 @@ SlurmdDebug=info
 SlurmctldDebug=info
 PlugStackConfig=$d/etc/plugstack.conf
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=$task_plugin
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
