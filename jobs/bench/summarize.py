@@ -68,9 +68,9 @@ def main():
         if case in ("mlp2", "mlp2dp"):
             runs[("mlp2best", side, setting)] = rows
 
-    head = ["case", "dtrain samples/s (setting)", "torch samples/s (setting)", "dtrain/torch",
-            "peak RSS MiB dtrain/torch", "first step s dtrain/torch", "dtrain GFLOP/s"]
-    table = []
+    head = ["case", "dtrain samples/s", "dtrain setting", "torch samples/s", "torch setting (its best)",
+            "dtrain/torch", "peak RSS MiB d/t", "first step s d/t"]
+    table, flops_lines = [], []
     for case, title in CASES.items():
         d, t = best(runs, case, "dtrain"), best(runs, case, "torch")
         if not d and not t:
@@ -79,16 +79,14 @@ def main():
         rss = f"{fmt(med(d[2], 'peak_rss_mib') if d else None)} / {fmt(med(t[2], 'peak_rss_mib') if t else None)}"
         first = (f"{fmt(med(d[2], 'first_step_s') if d else None, 2)} / "
                  f"{fmt(med(t[2], 'first_step_s') if t else None, 2)}")
-        gf = "—"
-        if d and case.startswith("mlp"):
-            rate = d[0]
+        table.append([title, fmt(d[0]) if d else "—", d[1] if d else "", fmt(t[0]) if t else "—", t[1] if t else "",
+                      "—" if ratio is None else f"{ratio:.2f}x", rss, first])
+        if d and case in ("mlp1", "mlp2", "mlp2dp", "mlp2best"):
             cores = 1 if case == "mlp1" else 2
-            flops = rate * FLOP_PER_SAMPLE
-            gf = (f"{flops / 1e9:.0f} ({100 * flops / (PEAK_PER_CORE * cores):.0f}% of FMA peak, "
-                  f"{100 * rate / CEILING[cores]:.0f}% of GEMM-only ceiling)") if case != "mlp2dp256" else f"{flops / 1e9:.0f}"
-        table.append([title, f"{fmt(d[0]) if d else '—'} ({d[1] if d else ''})",
-                      f"{fmt(t[0]) if t else '—'} ({t[1] if t else ''})",
-                      "—" if ratio is None else f"{ratio:.2f}x", rss, first, gf])
+            flops = d[0] * FLOP_PER_SAMPLE
+            flops_lines.append(f"  {title}: dtrain {flops / 1e9:.0f} GFLOP/s = {100 * flops / (PEAK_PER_CORE * cores):.0f}% "
+                               f"of the FMA peak ({PEAK_PER_CORE * cores / 1e9:.0f} GFLOP/s), "
+                               f"{100 * d[0] / CEILING[cores]:.0f}% of the GEMM-only ceiling ({CEILING[cores]:,.0f} samples/s)")
 
     if a.markdown:
         print("| " + " | ".join(head) + " |")
@@ -99,6 +97,9 @@ def main():
         widths = [max(len(str(r[i])) for r in table + [head]) for i in range(len(head))]
         for row in [head] + table:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print()
+    print(f"MLP step = {FLOP_PER_SAMPLE * 128 / 1e6:.0f} MFLOP of GEMMs at batch 128 ({FLOP_PER_SAMPLE / 1e6:.3f} MFLOP per sample):")
+    print("\n".join(flops_lines))
 
     print()
     print("Every setting (median over repetitions; samples/s, n = repetitions):")

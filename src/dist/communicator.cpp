@@ -58,6 +58,7 @@ void allreduce(detail::Context& ctx, std::span<T> data, MPI_Op op, const char* v
   for (std::size_t off = 0; off < data.size(); off += kChunk<T>) {
     const auto n = static_cast<int>(std::min(kChunk<T>, data.size() - off));
     ctx.run(label, "MPI_Iallreduce", [&](MPI_Request* r) {
+      ctx.tune_iallreduce(static_cast<std::size_t>(n) * sizeof(T));
       return MPI_Iallreduce(MPI_IN_PLACE, data.data() + off, n, mpi_type<T>(), op, ctx.comm(), r);
     });
   }
@@ -160,6 +161,7 @@ StepStatus Communicator::agree(StepStatus local) {
   // MAX over ranks: OR of the flags, and -(lowest rank with error).
   std::int64_t v[4] = {local.stop, local.checkpoint, local.error, local.error ? -rank() : kNone};
   ctx_->run("step status agreement", "MPI_Iallreduce", [&](MPI_Request* r) {
+    ctx_->tune_iallreduce(sizeof v);
     return MPI_Iallreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_MAX, ctx_->comm(), r);
   });
   StepStatus out;

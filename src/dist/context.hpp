@@ -57,6 +57,10 @@ class Context {
     wait(request, seq, deadline_from_now());
   }
 
+  // Call right before each MPI_Iallreduce of `bytes` bytes (the same on every
+  // rank): selects Open MPI's algorithm for that size (see IallreduceTuning).
+  void tune_iallreduce(std::size_t bytes);
+
   [[noreturn]] void abort(std::string_view message, int exit_code) noexcept;
   // A reducer was destroyed with collectives in flight (an exception mid-step).
   void note_abandoned(std::uint64_t at_step);
@@ -77,6 +81,16 @@ class Context {
   std::string stall_report(std::uint64_t seq);
   std::string describe(std::uint64_t seq, std::uint64_t step_hint) const;
 
+  // Open MPI's libnbc algorithm switch, through the MPI tool interface.
+  struct IallreduceTuning {
+    bool enabled = false;
+    MPI_T_cvar_handle handle = MPI_T_CVAR_HANDLE_NULL;
+    int original = 0;
+    int current = 0;
+  };
+  void init_tuning(bool wanted);
+  void finalize_tuning() noexcept;
+
   int rank_ = 0;
   int size_ = 1;
   bool owns_init_ = false;
@@ -88,6 +102,7 @@ class Context {
   bool abandoned_ = false;
   std::uint64_t abandoned_step_ = 0;
   std::atomic<bool> aborting_{false};
+  IallreduceTuning tuning_;
 };
 
 }  // namespace dtrain::dist::detail

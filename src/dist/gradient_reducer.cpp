@@ -77,6 +77,7 @@ struct GradientReducer::State {
   void start(std::size_t b) {
     const auto& bk = buckets[b];
     seqs[b] = ctx.begin_op(labels[b]);
+    ctx.tune_iallreduce(static_cast<std::size_t>(bk.size) * sizeof(float));
     ctx.check(MPI_Iallreduce(MPI_IN_PLACE, grads + bk.offset, static_cast<int>(bk.size), MPI_FLOAT,
                              MPI_SUM, ctx.comm(), &requests[b]),
               "MPI_Iallreduce", seqs[b]);
@@ -158,6 +159,7 @@ void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples)
   s.count = local_samples;
   s.count_done = false;
   s.count_seq = s.ctx.begin_op("all-reduce of the sample count");
+  s.ctx.tune_iallreduce(sizeof s.count);
   s.ctx.check(MPI_Iallreduce(MPI_IN_PLACE, &s.count, 1, MPI_INT64_T, MPI_SUM, s.ctx.comm(),
                              &s.count_request),
               "MPI_Iallreduce", s.count_seq);

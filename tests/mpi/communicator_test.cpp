@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -71,6 +74,54 @@ TEST(Communicator, AllreduceSumAboveSixteenMiBGoesInPiecesAndStaysCorrect) {
     wrong += v[i] != static_cast<float>(p * (p + 1) / 2 + p * static_cast<int>(i % 1000));
   }
   EXPECT_EQ(wrong, 0u);
+}
+
+// Reads Open MPI's libnbc all-reduce algorithm switch (see src/dist/context.cpp).
+int libnbc_iallreduce_algorithm() {
+  int provided = 0;
+  MPI_T_init_thread(MPI_THREAD_FUNNELED, &provided);
+  int index = -1;
+  int value = -1;
+  int count = 0;
+  MPI_T_cvar_handle h = MPI_T_CVAR_HANDLE_NULL;
+  if (MPI_T_cvar_get_index("coll_libnbc_iallreduce_algorithm", &index) == MPI_SUCCESS &&
+      MPI_T_cvar_handle_alloc(index, nullptr, &h, &count) == MPI_SUCCESS) {
+    MPI_T_cvar_read(h, &value);
+    MPI_T_cvar_handle_free(&h);
+  }
+  MPI_T_finalize();
+  return value;
+}
+
+TEST(Communicator, LargeAllreducesUseTheRingAndGiveTheSameBitsEverywhere) {
+  // Inexact sums (values that do not add exactly): the ring must still give
+  // every rank the same bits, and be close to the double-precision sum.
+  auto& comm = mpi_comm();
+  const int p = comm.size();
+  std::vector<float> v(300'000);
+  auto value = [](int rank, std::size_t i) {
+    return static_cast<float>(std::sin(0.001 * static_cast<double>(i) + rank)) / 3.0f;
+  };
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = value(comm.rank(), i);
+  comm.allreduce_sum(std::span<float>(v));
+  if (p > 1) {
+    EXPECT_EQ(libnbc_iallreduce_algorithm(), 1);  // 1.2 MB: the ring
+  }
+  double worst = 0;
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the result bits
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    double ref = 0;
+    for (int q = 0; q < p; ++q) ref += value(q, i);
+    worst = std::max(worst, std::abs(v[i] - ref));
+    std::uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    h = (h ^ bits) * 1099511628211ULL;
+  }
+  EXPECT_LT(worst, 1e-6);  // (P-1) float roundings of sums below P/3
+  EXPECT_EQ(comm.allreduce_min(h), comm.allreduce_max(h));
+  if (p > 1) {
+    EXPECT_EQ(libnbc_iallreduce_algorithm(), 0);  // 16 bytes: libnbc's own choice
+  }
 }
 
 TEST(Communicator, MinMaxOfUint64AndAllgather) {
