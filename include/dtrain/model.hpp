@@ -123,6 +123,10 @@ class Model {
   std::span<float> weights();
   const std::vector<graph::ParameterInfo>& parameters() const;
   View<float> weight(const std::string& name);  // "dense_1/kernel"; ArgumentError if unknown
+  // Every weight to / from an HDF5 file (the checkpoint layout, /model/weights/...).
+  // Loading checks each name and shape against this model.
+  void save_weights(const std::string& path);
+  void load_weights(const std::string& path);
   optimizers::Optimizer<float>& optimizer();
   // Creates the optimizer's slots now (they are made on the first step
   // otherwise), so a checkpoint can be loaded into them.

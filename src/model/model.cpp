@@ -1,6 +1,7 @@
 // Model: building the graph from layers, and the training loop.
 #include "dtrain/model.hpp"
 
+#include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
 #include "dtrain/core/random.hpp"
 #include "dtrain/dist/communicator.hpp"
@@ -597,6 +598,26 @@ View<float> Model::weight(const std::string& name) {
     if (ps[i].name == name) return impl_->g.parameter_value(i);
   }
   throw ArgumentError("model '" + impl_->name + "': no weight named '" + name + "'");
+}
+
+void Model::save_weights(const std::string& path) {
+  checkpoint::CheckpointState s;
+  s.model.name = impl_->name;
+  s.model.seed = impl_->seed;
+  s.model.config_json = "{}";
+  for (const auto& p : parameters()) {
+    const auto v = weight(p.name);
+    s.model.weights.push_back({p.name, p.shape.to_vector(), std::vector<float>(v.data, v.data + v.size()), p.trainable});
+  }
+  checkpoint::save_checkpoint(path, s);
+}
+
+void Model::load_weights(const std::string& path) {
+  const auto s = checkpoint::load_checkpoint(path);
+  std::vector<checkpoint::WeightSpec> expected;
+  for (const auto& p : parameters()) expected.push_back({p.name, p.shape.to_vector()});
+  checkpoint::verify_weights(s, expected, path);
+  for (const auto& w : s.model.weights) std::copy(w.data.begin(), w.data.end(), weight(w.name).data);
 }
 
 optimizers::Optimizer<float>& Model::optimizer() {

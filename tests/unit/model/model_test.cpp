@@ -159,6 +159,21 @@ TEST(Model, EarlyStoppingCsvLoggerAndProgressOutput) {
   EXPECT_EQ(header.rfind("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate", 0), 0u) << header;
 }
 
+TEST(Model, SaveAndLoadWeightsRoundTripAndCheckShapes) {
+  auto a = small_mlp(1), b = small_mlp(2);
+  const std::string path = ::testing::TempDir() + "/weights.h5";
+  a.save_weights(path);
+  b.load_weights(path);
+  EXPECT_EQ(0, std::memcmp(a.weights().data(), b.weights().data(), a.weights().size() * sizeof(float)));
+  auto other = Sequential({784}, {layers::Dense({.units = 255}), layers::Dense({.units = 10})});
+  try {
+    other.load_weights(path);
+    FAIL() << "a model of other shapes loaded the weights";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dense/kernel"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Model, ReduceLROnPlateauLowersTheRate) {
   auto m = small_mlp(2);
   m.compile(classification(1e-3));
