@@ -28,7 +28,9 @@
 # unless your arguments name one (DTRAIN_STALL_TIMEOUT changes the 60). Set
 # net.ipv4.tcp_retries2=5 on the nodes too (docs/multinode.md). Extra mpirun
 # options: $DTRAIN_MPIRUN_ARGS (split on spaces). PATH and LD_LIBRARY_PATH are
-# exported to the ranks (-x): ssh does not carry this shell's environment.
+# exported to the ranks (-x): ssh does not carry this shell's environment. When
+# stdout is not a terminal, --set fit.verbose=2 (one line per epoch) is added
+# unless your arguments set fit.verbose.
 #
 # The binary is $DTRAIN, else build/dtrain next to this script's jobs/ folder,
 # else `dtrain` on PATH. Signals as in jobs/local.sh: SIGTERM, SIGUSR1 and the
@@ -38,7 +40,7 @@
 set -uo pipefail
 
 self=$(basename "$0")
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$self: error: $*" >&2; echo "Run '$0 --help' for usage." >&2; exit 2; }
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
@@ -115,6 +117,9 @@ cmd+=(-x PATH)
 cmd+=("$dtrain" train "$config")
 [ -z "$threads" ] || cmd+=(--threads "$threads")
 [[ " $* " == *" --stall-timeout"* ]] || cmd+=(--stall-timeout "$stall")
+# Ranks under mpirun see a pseudo-terminal and would draw progress bars: one line
+# per epoch when this script's output is not a terminal (as jobs/local.sh).
+[ -t 1 ] || [[ " $* " == *" fit.verbose="* ]] || cmd+=(--set fit.verbose=2)
 cmd+=("$@")
 
 echo "$self: ${cmd[*]}" >&2

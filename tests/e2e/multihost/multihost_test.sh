@@ -277,13 +277,15 @@ case_kill() {
   resume_on run h1,h2 2
 }
 
-# check_checkpoints DIR SNAPSHOT: every checkpoint in DIR is a readable dtrain
-# checkpoint whose step attribute matches its name; files listed in SNAPSHOT
-# (sha256sum output taken at the fault) that still exist are unchanged.
+# check_checkpoints DIR SNAPSHOT: every checkpoint in DIR passes `dtrain inspect`
+# (which verifies its checksums) and has the step attribute its name says; files
+# listed in SNAPSHOT (sha256sum output taken at the fault) that still exist are
+# unchanged.
 check_checkpoints() {
   local f step n=0
   for f in "$1"/ckpt-*.h5; do
-    h5dump -a /format "$f" 2>/dev/null | grep -q '"dtrain-checkpoint"' || fail "$f is not a readable checkpoint"
+    "$dtrain" inspect "$f" >"$work/inspect.txt" 2>&1 && grep -q 'checksums ok' "$work/inspect.txt" ||
+      { cat "$work/inspect.txt"; fail "$f is damaged"; }
     step=$(h5dump -a /step "$f" | sed -n 's/^ *(0): \([0-9]*\)$/\1/p')
     [ "ckpt-$(printf %06d "${step:--1}").h5" = "$(basename "$f")" ] || fail "$f: step attribute '$step'"
     n=$((n + 1))
@@ -292,7 +294,7 @@ check_checkpoints() {
   while read -r sum f; do
     [ ! -e "$f" ] || [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$sum" ] || fail "$f changed after the fault"
   done <"$2"
-  log "$n checkpoints readable, earlier ones unchanged; run directory: $(find "$1" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
+  log "$n checkpoints verified, earlier ones unchanged; run directory: $(find "$1" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')"
 }
 
 case_linkdown() {
