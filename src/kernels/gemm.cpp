@@ -49,6 +49,14 @@ void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::
              bool accumulate) {
   const CMap<T> am(a, m, k);
   const CMap<T> bm(b, m, n);
+  if (n >= 2 * kGemmTnColBlock) {
+    // Wide outputs: column blocks (each a full Aᵀ times a slice of B).
+    for_blocks(n, kGemmTnColBlock, [&](std::int64_t c0, std::int64_t c1) {
+      Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> cm(c + c0, k, c1 - c0, Eigen::OuterStride<>(n));
+      assign(cm, am.transpose() * bm.middleCols(c0, c1 - c0), accumulate);
+    });
+    return;
+  }
   for_blocks(k, kGemmTnRowBlock, [&](std::int64_t r0, std::int64_t r1) {
     MMap<T> cm(c + r0 * n, r1 - r0, n);
     assign(cm, am.middleCols(r0, r1 - r0).transpose() * bm, accumulate);

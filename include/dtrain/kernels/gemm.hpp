@@ -15,7 +15,9 @@ namespace dtrain::kernels {
 // Rows of the output computed per task by gemm_nn / gemm_nt (a fixed constant:
 // changing it changes rounding, never correctness).
 inline constexpr std::int64_t kGemmRowBlock = 32;
-// Rows of the weight gradient computed per task by gemm_tn.
+// gemm_tn splits a wide weight gradient (n >= 2 blocks) into column blocks,
+// a narrow one into row blocks. The choice depends on the shapes only.
+inline constexpr std::int64_t kGemmTnColBlock = 128;
 inline constexpr std::int64_t kGemmTnRowBlock = 128;
 
 // C[m,n] (+)= A[m,k] · B[k,n]

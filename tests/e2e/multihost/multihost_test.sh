@@ -12,12 +12,14 @@
 #               accuracy, and the traffic went through every host's interface.
 #               Prints samples/s and the all-reduce share of both runs.
 #   kill        kill -9 of the rank on h3 mid-epoch: mpirun and every process on
-#               every host gone within 15 s, non-zero; --resume auto on h1,h2
-#               finishes the run from the last checkpoint.
+#               every host gone within 15 s, non-zero; the checkpoints intact;
+#               --resume auto on h1,h2 finishes the run from the last checkpoint.
 #   linkdown    h2's link down for good mid-epoch: with the fail-fast settings of
-#               docs/multinode.md (hosts.sh applies them) the job ends on every
-#               host within 60 s, non-zero, saying communication was lost; the
-#               checkpoints are intact; --resume auto on h1,h3 finishes.
+#               docs/multinode.md (sysctls from hosts.sh, MCA keepalive and stall
+#               timeout from jobs/multinode.sh) the job ends on every host within
+#               60 s, non-zero, saying communication was lost; the checkpoints
+#               intact (dtrain inspect verifies checksums; older files unchanged);
+#               --resume auto on h1,h3 finishes.
 #   linkblip    h2's link down for 2 s then up, mid-epoch: the run finishes with
 #               the weights of an undisturbed run (2 ranks, shared memory; tcp2
 #               shows TCP and shared memory agree).
@@ -268,11 +270,13 @@ case_kill() {
   [ "$(echo "$victim" | wc -w)" = 1 ] || fail "expected one dtrain process on h3, found '$victim'"
   kill -9 "$victim"
   log "kill -9 of dtrain (pid $victim) on h3"
+  sha256sum "$work"/run/ckpt-*.h5 >"$work/snapshot.txt"
   wait_all_gone 15 h1 h2 h3
   show_log run 12
   log "job ended on every host $gone_after s after the kill, exit code $job_rc"
   [ "$job_rc" -ne 0 ] || fail "the job exited 0 after a rank was killed"
   at_most "$gone_after" 15 || fail "the job took $gone_after s (> 15 s) to end on every host"
+  check_checkpoints "$work/run" "$work/snapshot.txt"
   resume_expected=$(final_ckpt run)
   resume_on run h1,h2 2
 }
@@ -284,8 +288,9 @@ case_kill() {
 check_checkpoints() {
   local f step n=0
   for f in "$1"/ckpt-*.h5; do
-    "$dtrain" inspect "$f" >"$work/inspect.txt" 2>&1 && grep -q 'checksums ok' "$work/inspect.txt" ||
-      { cat "$work/inspect.txt"; fail "$f is damaged"; }
+    if ! "$dtrain" inspect "$f" >"$work/inspect.txt" 2>&1 || ! grep -q 'checksums ok' "$work/inspect.txt"; then
+      cat "$work/inspect.txt"; fail "$f is damaged"
+    fi
     step=$(h5dump -a /step "$f" | sed -n 's/^ *(0): \([0-9]*\)$/\1/p')
     [ "ckpt-$(printf %06d "${step:--1}").h5" = "$(basename "$f")" ] || fail "$f: step attribute '$step'"
     n=$((n + 1))
