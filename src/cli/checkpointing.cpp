@@ -6,6 +6,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/optimizers/optimizer.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -61,7 +62,8 @@ struct Checkpointer::Impl {
     return model_to_json({model.name(), model.records(), model.loss(), model.metric_names()});
   }
 
-  checkpoint::CheckpointState capture(Model& model, std::int64_t epoch, std::int64_t step_in_epoch) {
+  checkpoint::CheckpointState capture(Model& model, std::int64_t epoch, std::int64_t step_in_epoch,
+                                      std::vector<double> epoch_state) {
     checkpoint::CheckpointState s;
     s.model.name = model.name();
     s.model.seed = cfg.seed;
@@ -99,7 +101,7 @@ struct Checkpointer::Impl {
       const auto state = c->state();
       if (!state.values().empty()) s.callbacks.push_back({c->name(), config_to_json(state)});
     }
-    if (step_in_epoch > 0) s.metric_states["epoch"] = model.epoch_state();
+    if (step_in_epoch > 0) s.metric_states["epoch"] = std::move(epoch_state);
     s.history = history;
     s.monitor = monitor;
     return s;
@@ -135,7 +137,11 @@ struct Checkpointer::Impl {
     }
     model.set_global_step(s.progress.global_step);
     if (auto it = s.metric_states.find("epoch"); it != s.metric_states.end() && s.progress.step_in_epoch > 0) {
-      model.set_epoch_state(it->second);
+      // The sums over all ranks at save time: rank 0 carries them on, the others
+      // start from zero, so the epoch's reduced figures stay exact.
+      auto state = it->second;
+      if (comm.rank() != 0) std::fill(state.begin(), state.end(), 0.0);
+      model.set_epoch_state(state);
     }
     history = s.history;
     monitor = s.monitor;
@@ -205,8 +211,13 @@ void Checkpointer::record_epoch(const Logs& logs) {
 
 void Checkpointer::save(Model& model, std::int64_t epoch, std::int64_t step_in_epoch, const std::string&) {
   last_path_ = checkpoint::checkpoint_path(impl_->cfg.run_dir, model.global_step());
+  // Every rank calls save: the running sums of the epoch are this rank's own.
+  auto epoch_state = model.epoch_state();
+  if (step_in_epoch > 0 && impl_->comm.size() > 1) {
+    impl_->comm.allreduce_sum(std::span<double>(epoch_state), "epoch metrics for a checkpoint");
+  }
   if (impl_->comm.rank() != 0) return;
-  impl_->manager.save(impl_->capture(model, epoch, step_in_epoch));
+  impl_->manager.save(impl_->capture(model, epoch, step_in_epoch, std::move(epoch_state)));
 }
 
 }  // namespace dtrain::cli
