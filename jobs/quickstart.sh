@@ -8,6 +8,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 jobs/lib/install_deps.sh
-jobs/lib/build.sh
+jobs/lib/build.sh --target dtrain_cli   # the command only: the tests build with tests/run.sh
 DTRAIN="$root/build/dtrain" data/prepare_fashion_mnist.sh
 exec jobs/local.sh -n 1 jobs/configs/fashion_mlp.yaml "$@"
