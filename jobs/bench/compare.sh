@@ -23,8 +23,10 @@
 #   mlp2dp    2 processes x 1 thread: dtrain under mpiexec -n 2; torch DDP (gloo)
 #   mlp2dp256 the same with global batch 256
 #   cnn2      Conv2D(32,3x3)-MaxPool-Conv2D(64,3x3)-MaxPool-Dense(128)-Dense(10), batch 128,
-#             2 cores: dtrain 1 x 2 and 2 x 1; torch 2 threads or 1 + 2 OpenBLAS threads,
-#             with glibc malloc as is and tuned (MALLOC_* thresholds), and DDP 2 x 1 tuned
+#             2 cores: dtrain 1 x 2 and 2 x 1; torch 2 threads (NCHW and channels_last,
+#             glibc malloc as is and tuned with MALLOC_* thresholds), 1 thread + 2 OpenBLAS
+#             threads, and DDP 2 x 1 (channels_last, tuned malloc)
+# torch's Adam runs with foreach=True (its multi-tensor update: faster here).
 # Every torch setting is measured; the table compares each system's best median.
 # OPENBLAS_CORETYPE: torch is run with the machine's value and without it (both are
 # measured first on mlp1; the faster is used for every torch run).
@@ -166,19 +168,21 @@ for r in $(seq "$reps"); do
   th mlp2dp256 "DDP gloo 2 x 1, $ct" "${tb[@]}" --model mlp --batch 256 --ddp 2 --threads 1 --blas-threads 1 --steps "$((mlp_steps / 2))"
 
   dt cnn2 "1 rank x 2 threads" "$bench" --model cnn --threads 2 --steps "$cnn_steps" --warmup "$warm" --data "$data"
-  th cnn2 "2 threads, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --steps "$cnn_steps"
+  th cnn2 "2 threads, channels_last, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --channels-last 1 --steps "$cnn_steps"
   dt cnn2 "2 ranks x 1 thread" "${mpi[@]}" "$bench" --model cnn --threads 1 --steps "$cnn_steps" --warmup "$warm" --data "$data"
-  th cnn2 "2 threads, default malloc, $ct" "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --steps "$cnn_steps"
-  th cnn2 "1 thread + BLAS 2, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 1 --blas-threads 2 --steps "$cnn_steps"
-  th cnn2 "DDP gloo 2 x 1, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --ddp 2 --threads 1 --blas-threads 1 --steps "$cnn_steps"
+  th cnn2 "2 threads, NCHW, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --steps "$cnn_steps"
+  th cnn2 "2 threads, channels_last, default malloc, $ct" "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --channels-last 1 --steps "$cnn_steps"
+  th cnn2 "2 threads, NCHW, default malloc, $ct" "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --steps "$cnn_steps"
+  th cnn2 "1 thread + BLAS 2, channels_last, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 1 --blas-threads 2 --channels-last 1 --steps "$cnn_steps"
+  th cnn2 "DDP gloo 2 x 1, channels_last, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --ddp 2 --threads 1 --blas-threads 1 --channels-last 1 --steps "$cnn_steps"
 done
 
 if [ "$acc_epochs" -gt 0 ]; then
-  echo "== test accuracy after $acc_epochs epochs (same seed, same batches order rule, Adam 1e-3)"
+  echo "== test accuracy after $acc_epochs epochs (batch 128, Adam 1e-3)"
   dt acc-mlp "1 rank x 1 thread" "$bench" --model mlp --threads 1 --steps 10 --warmup 1 --epochs "$acc_epochs" --data "$data"
   th acc-mlp "1 thread, $ct" "${tb[@]}" --model mlp --threads 1 --blas-threads 1 --steps 10 --warmup 1 --epochs "$acc_epochs"
   dt acc-cnn "1 rank x 2 threads" "$bench" --model cnn --threads 2 --steps 5 --warmup 1 --epochs "$acc_epochs" --data "$data"
-  th acc-cnn "2 threads, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --steps 5 --warmup 1 --epochs "$acc_epochs"
+  th acc-cnn "2 threads, channels_last, malloc tuned, $ct" env $malloc_tuned "${tb[@]}" --model cnn --threads 2 --blas-threads 1 --channels-last 1 --steps 5 --warmup 1 --epochs "$acc_epochs"
 fi
 
 # --- 5. the table ------------------------------------------------------------------
