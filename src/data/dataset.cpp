@@ -13,32 +13,6 @@ namespace {
 constexpr const char* kSplitNames[] = {"train", "val", "test"};
 constexpr std::int64_t kScanBytes = 4 * 1024 * 1024;  // rows per streamed block ≈ 4 MiB
 
-std::string shape_text(const std::vector<std::int64_t>& dims) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
-// "int16", "float64", "string", ... for error messages.
-std::string dtype_text(hid_t dataset) {
-  h5::Datatype t(H5Dget_type(dataset));
-  const auto bits = std::to_string(8 * H5Tget_size(t.get()));
-  switch (H5Tget_class(t.get())) {
-    case H5T_INTEGER:
-      return (H5Tget_sign(t.get()) == H5T_SGN_NONE ? "uint" : "int") + bits;
-    case H5T_FLOAT:
-      return "float" + bits;
-    case H5T_STRING:
-      return "string";
-    case H5T_COMPOUND:
-      return "compound";
-    case H5T_ENUM:
-      return "enum";
-    default:
-      return "an unsupported type";
-  }
-}
-
 SplitInfo read_split(hid_t file, const std::string& path, const std::string& name) {
   SplitInfo s;
   s.name = name;
@@ -47,7 +21,7 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
   const auto xd = h5::dims_of(x.get());
   const auto yd = h5::dims_of(y.get());
   if (xd.size() < 2 || static_cast<int>(xd.size()) > Shape::kMaxRank) {
-    throw DataError(path + ": " + s.x_path() + " has shape " + shape_text(xd) +
+    throw DataError(path + ": " + s.x_path() + " has shape " + h5::dims_text(xd) +
                     ", expected [N, features...] with 1 to " + std::to_string(Shape::kMaxRank - 1) +
                     " feature dimensions");
   }
@@ -73,7 +47,7 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
     }
     s.scale = static_cast<float>(*scale);
   } else {
-    throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + dtype_text(x.get()) +
+    throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + h5::dtype_text(x.get()) +
                     " (expected float32, float64, or uint8 with a 'scale' attribute)");
   }
 
@@ -82,19 +56,19 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
   if (yclass == H5T_INTEGER) {
     s.task = Task::kClassification;
     if (yd.size() != 1) {
-      throw DataError(path + ": " + s.y_path() + " has shape " + shape_text(yd) +
+      throw DataError(path + ": " + s.y_path() + " has shape " + h5::dims_text(yd) +
                       ", expected [N] class ids");
     }
   } else if (yclass == H5T_FLOAT) {
     s.task = Task::kRegression;
     if (yd.size() != 1 && yd.size() != 2) {
-      throw DataError(path + ": " + s.y_path() + " has shape " + shape_text(yd) +
+      throw DataError(path + ": " + s.y_path() + " has shape " + h5::dims_text(yd) +
                       ", expected [N] or [N, k] float targets");
     }
     s.targets = yd.size() == 2 ? yd[1] : 1;
     if (s.targets < 1) throw DataError(path + ": " + s.y_path() + " has no target columns");
   } else {
-    throw DataError(path + ": " + s.y_path() + " has unsupported dtype " + dtype_text(y.get()) +
+    throw DataError(path + ": " + s.y_path() + " has unsupported dtype " + h5::dtype_text(y.get()) +
                     " (expected int64 class ids or float32 targets)");
   }
   if (yd.empty() || yd[0] != s.rows) {

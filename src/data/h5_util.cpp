@@ -486,4 +486,29 @@ void Appender::append(const void* data, std::int64_t rows, hid_t memtype) {
   rows_ += rows;
 }
 
+std::string dims_text(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+std::string dtype_text(hid_t dataset) {
+  h5::Datatype t(H5Dget_type(dataset));
+  const auto bits = std::to_string(8 * H5Tget_size(t.get()));
+  switch (H5Tget_class(t.get())) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(t.get()) == H5T_SGN_NONE ? "uint" : "int") + bits;
+    case H5T_FLOAT:
+      return "float" + bits;
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "an unsupported type";
+  }
+}
+
 }  // namespace dtrain::data::h5

@@ -40,6 +40,10 @@ bool exists(hid_t file, const std::string& path);
 Dataset open_dataset(hid_t file, const std::string& file_name, const std::string& path,
                      hid_t access = H5P_DEFAULT);
 std::vector<std::int64_t> dims_of(hid_t dataset);
+// "[60000, 28, 28, 1]"
+std::string dims_text(const std::vector<std::int64_t>& dims);
+// "uint8", "int64", "float32", "string", "compound", ... for messages and listings.
+std::string dtype_text(hid_t dataset);
 
 // --- attributes (scalar or one-element) -------------------------------------
 bool has_attribute(hid_t object, const std::string& name);

@@ -9,27 +9,6 @@
 namespace dtrain::data {
 namespace {
 
-std::string dims_text(const std::vector<std::int64_t>& d) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-std::string type_text(hid_t dataset) {
-  h5::Datatype t(H5Dget_type(dataset));
-  const auto bits = std::to_string(8 * H5Tget_size(t.get()));
-  switch (H5Tget_class(t.get())) {
-    case H5T_INTEGER:
-      return (H5Tget_sign(t.get()) == H5T_SGN_NONE ? "uint" : "int") + bits;
-    case H5T_FLOAT:
-      return "float" + bits;
-    case H5T_STRING:
-      return "string";
-    default:
-      return "other";
-  }
-}
-
 void print_attributes(hid_t object, std::ostream& out, const std::string& indent) {
   for (const auto& name : h5::attribute_names(object)) {
     out << indent << "@" << name << " = " << h5::attribute_text(object, name) << '\n';
@@ -53,7 +32,7 @@ herr_t visit(hid_t root, const char* name, const H5O_info_t* info, void* data) {
   } else if (info->type == H5O_TYPE_DATASET) {
     h5::Dataset d(H5Dopen2(root, name, H5P_DEFAULT));
     if (d) {
-      out << indent << path << "  " << type_text(d.get()) << " " << dims_text(h5::dims_of(d.get()))
+      out << indent << path << "  " << h5::dtype_text(d.get()) << " " << h5::dims_text(h5::dims_of(d.get()))
           << '\n';
       print_attributes(d.get(), out, indent + "  ");
     }
