@@ -185,15 +185,7 @@ std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
       if (!rec.config.has("name")) {
         // Names are given here (Keras would name them later) so that inbound
         // references are known; the same scheme as Model's automatic names.
-        std::string base;
-        for (char c : rec.type) {
-          if (c >= 'A' && c <= 'Z') {
-            if (!base.empty() && base.back() != '_' && !(base.back() >= '0' && base.back() <= '9')) base += '_';
-            base += static_cast<char>(c - 'A' + 'a');
-          } else {
-            base += c;
-          }
-        }
+        const std::string base = layers::default_layer_name(rec.type);
         std::string name = base;
         for (int k = 1; names.count(name); ++k) name = base + "_" + std::to_string(k);
         rec.config.set("name", name);

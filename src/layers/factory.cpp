@@ -140,6 +140,19 @@ const std::vector<std::pair<std::string, Factory>>& table() {
 
 }  // namespace
 
+std::string default_layer_name(const std::string& type) {
+  std::string out;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    const bool upper = c >= 'A' && c <= 'Z';
+    if (upper && i > 0 && !(type[i - 1] >= 'A' && type[i - 1] <= 'Z') && !(type[i - 1] >= '0' && type[i - 1] <= '9')) {
+      out += '_';
+    }
+    out += upper ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return out;
+}
+
 std::vector<std::string> layer_types() {
   std::vector<std::string> names;
   for (const auto& [name, f] : table()) names.push_back(name);

@@ -27,20 +27,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Keras' default layer names: "Dense" -> "dense", "MaxPooling2D" -> "max_pooling2d".
-std::string snake_case(const std::string& type) {
-  std::string out;
-  for (std::size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
-    const bool upper = c >= 'A' && c <= 'Z';
-    if (upper && i > 0 && !(type[i - 1] >= 'A' && type[i - 1] <= 'Z') && !(type[i - 1] >= '0' && type[i - 1] <= '9')) {
-      out += '_';
-    }
-    out += upper ? static_cast<char>(c - 'A' + 'a') : c;
-  }
-  return out;
-}
-
 // The layer graph in topological order (inputs before their consumers).
 void visit(const std::shared_ptr<const layers::LayerNode>& node, std::set<const layers::LayerNode*>& seen,
            std::vector<std::shared_ptr<const layers::LayerNode>>& order) {
@@ -98,7 +84,7 @@ struct Model::Impl {
     std::map<std::string, int> counters;
     for (const auto& l : layers) {
       if (!l->name().empty()) continue;
-      const auto base = snake_case(l->type());
+      const auto base = layers::default_layer_name(l->type());
       std::string candidate;
       do {
         const int k = counters[base]++;

@@ -19,4 +19,8 @@ namespace dtrain::layers {
 std::shared_ptr<Layer> make_layer(const std::string& type, const Config& config);
 std::vector<std::string> layer_types();
 
+// Keras' default name stem of a layer type: "Dense" -> "dense",
+// "MaxPooling2D" -> "max_pooling2d" (the model adds "_1", "_2", ... to repeats).
+std::string default_layer_name(const std::string& type);
+
 }  // namespace dtrain::layers
