@@ -13,20 +13,13 @@
 namespace dtrain::cli {
 namespace {
 
-std::vector<std::int64_t> shape_of(const std::vector<graph::ParameterInfo>& params, const std::string& slot) {
+// The parameter a slot "<param>/<slot>" belongs to; nullptr for optimizer-wide
+// state ("nadam/u_product").
+const graph::ParameterInfo* owner_of(const std::vector<graph::ParameterInfo>& params, const std::string& slot) {
   for (const auto& p : params) {
-    if (slot.rfind(p.name + "/", 0) == 0 && slot.find('/', p.name.size() + 1) == std::string::npos) {
-      return p.shape.to_vector();
-    }
+    if (slot.rfind(p.name + "/", 0) == 0 && slot.find('/', p.name.size() + 1) == std::string::npos) return &p;
   }
-  return {};
-}
-
-bool is_variable_slot(const std::vector<graph::ParameterInfo>& params, const std::string& slot) {
-  for (const auto& p : params) {
-    if (slot.rfind(p.name + "/", 0) == 0 && slot.find('/', p.name.size() + 1) == std::string::npos) return true;
-  }
-  return false;
+  return nullptr;
 }
 
 checkpoint::MonitorMode monitor_mode(const RunConfig& cfg) {
@@ -82,8 +75,8 @@ struct Checkpointer::Impl {
     s.optimizer.learning_rate = opt.learning_rate();
     for (const auto& slot : opt.slots()) {
       checkpoint::Slot out{slot.name, {}, std::vector<float>(slot.value.begin(), slot.value.end())};
-      if (is_variable_slot(params, slot.name)) {
-        out.shape = shape_of(params, slot.name);
+      if (const auto* owner = owner_of(params, slot.name)) {
+        out.shape = owner->shape.to_vector();
         s.optimizer.slots.push_back(std::move(out));
       } else {
         out.shape = {static_cast<std::int64_t>(slot.value.size())};
