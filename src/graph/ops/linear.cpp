@@ -46,11 +46,11 @@ class BiasAdd final : public Op<T> {
   void forward(const OpContext<T>& c) override {
     const auto n = c.in[1].shape[0];
     const auto rows = c.in[0].size() / n;
-    const auto b = c.in[1].matrix().reshaped(1, n);
+    const Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> b(c.in[1].data, n);
     kernels::for_blocks(rows, row_block(n), [&](std::int64_t r0, std::int64_t r1) {
       MatrixMap<T> out(c.out.data + r0 * n, r1 - r0, n);
       Eigen::Map<const RowMatrix<T>> x(c.in[0].data + r0 * n, r1 - r0, n);
-      out.noalias() = x.rowwise() + b.row(0);
+      out.noalias() = x.rowwise() + b;
     });
   }
   void backward(const OpContext<T>& c) override {
