@@ -7,13 +7,26 @@ DTRAIN=$1 DATA=$2 CONFIG=$3
 source "$(dirname "$0")/lib.sh"
 case=$4
 
-# wait_for FILE SECONDS
-wait_for() {
-  local deadline=$((SECONDS + $2))
-  while [ ! -e "$1" ]; do
-    [ $SECONDS -lt $deadline ] || fail "timed out waiting for $1"
-    sleep 0.1
+# wait_for_step RUN_DIR STEP: until a checkpoint of step STEP or later exists
+# (retention may already have removed STEP's own file) while the run started in
+# the background (which writes RUN_DIR.rc when it ends) still runs; 120 s at most.
+wait_for_step() {
+  local deadline=$((SECONDS + 120)) f
+  while :; do
+    for f in "$1"/ckpt-*.h5; do
+      [ -e "$f" ] || continue
+      f=${f##*/ckpt-}; [ $((10#${f%.h5})) -lt "$2" ] || return 0
+    done
+    [ ! -e "$1.rc" ] || fail "the run ended before step $2: $(tail -5 "$1.log")"
+    [ $SECONDS -lt $deadline ] || fail "no checkpoint of step $2 or later within 120 s"
+    sleep 0.05
   done
+}
+# victim RUN_DIR: the pid of the run's last rank (fails if none runs)
+victim() {
+  local pid; pid=$(ranks_of "$1" | tail -1)
+  [ -n "$pid" ] || fail "no rank of $1 is running: $(tail -5 "$1.log")"
+  echo "$pid"
 }
 # the dtrain processes (ranks) of a run directory, not mpiexec
 ranks_of() { pgrep -f "^$DTRAIN train .*--run-dir $1 " || true; }
@@ -21,27 +34,28 @@ ranks_of() { pgrep -f "^$DTRAIN train .*--run-dir $1 " || true; }
 case $case in
 signal_one_rank)
   # SIGUSR1 to one rank in epoch 2 of a 2-rank run: checkpoint, exit 3, resume,
-  # bitwise the uninterrupted run.
-  mpitrain 2 "$WORK/straight" || fail "straight: $(cat "$WORK/straight.log")"
-  (set +e; mpitrain 2 "$WORK/r"; echo $? >"$WORK/r.rc") &
-  wait_for "$WORK/r/ckpt-000250.h5" 120
-  kill -USR1 "$(ranks_of "$WORK/r" | tail -1)"
+  # bitwise the uninterrupted run. 6 epochs (~1300 steps) leave time to signal.
+  mpitrain 2 "$WORK/straight" --set fit.epochs=6 || fail "straight: $(cat "$WORK/straight.log")"
+  (set +e; mpitrain 2 "$WORK/r" --set fit.epochs=6; echo $? >"$WORK/r.rc") &
+  wait_for_step "$WORK/r" 250
+  kill -USR1 "$(victim "$WORK/r")"
   wait
   [ "$(cat "$WORK/r.rc")" = 3 ] || fail "expected exit 3, got $(cat "$WORK/r.rc"): $(tail -5 "$WORK/r.log")"
   grep -q "Stopped by .*signal" "$WORK/r.log" || fail "no stop message: $(tail -3 "$WORK/r.log")"
-  mpitrain 2 "$WORK/r" --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
+  mpitrain 2 "$WORK/r" --set fit.epochs=6 --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
   same_weights "$(newest "$WORK/straight")" "$(newest "$WORK/r")"
   ;;
 kill_rank)
   # kill -9 of one rank: the job ends (no hang); --resume auto finishes it.
-  (set +e; mpitrain 2 "$WORK/r"; echo $? >"$WORK/r.rc") &
-  wait_for "$WORK/r/ckpt-000100.h5" 120
-  kill -9 "$(ranks_of "$WORK/r" | tail -1)"
+  # 6 epochs (~1300 steps) so that the kill comes while it runs.
+  (set +e; mpitrain 2 "$WORK/r" --set fit.epochs=6; echo $? >"$WORK/r.rc") &
+  wait_for_step "$WORK/r" 100
+  kill -9 "$(victim "$WORK/r")"
   start=$SECONDS
   wait
   [ $((SECONDS - start)) -le 15 ] || fail "the job took $((SECONDS - start)) s to end"
   [ "$(cat "$WORK/r.rc")" != 0 ] || fail "a job with a killed rank exited 0"
-  mpitrain 2 "$WORK/r" --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
+  mpitrain 2 "$WORK/r" --set fit.epochs=6 --resume auto || fail "resume: $(tail -5 "$WORK/r.log")"
   grep -q "Resuming from" "$WORK/r.log" || fail "did not resume"
   grep -q "^Test" "$WORK/r.log" || fail "did not finish"
   ;;
@@ -76,9 +90,9 @@ rank_throws)
 rank_stopped)
   # A rank stopped with SIGSTOP: with --stall-timeout 10 the job ends within 60 s
   # with the stall message naming the step, the operation and the rank.
-  (set +e; mpitrain 2 "$WORK/r" --stall-timeout 10; echo $? >"$WORK/r.rc") &
-  wait_for "$WORK/r/ckpt-000050.h5" 120
-  victim=$(ranks_of "$WORK/r" | tail -1)
+  (set +e; mpitrain 2 "$WORK/r" --set fit.epochs=6 --stall-timeout 10; echo $? >"$WORK/r.rc") &
+  wait_for_step "$WORK/r" 50
+  victim=$(victim "$WORK/r")
   kill -STOP "$victim"
   start=$SECONDS
   wait
