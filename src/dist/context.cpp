@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 #include <sstream>
+#include <string>
 #include <thread>
 
 namespace dtrain::dist::detail {
@@ -20,6 +21,19 @@ std::string mpi_error_text(int rc) {
 
 void check_init(int rc, const char* call) {
   if (rc != MPI_SUCCESS) throw MpiError(std::string("dist: ") + call + " failed: " + mpi_error_text(rc));
+}
+
+// A process started without a launcher, or a job whose ranks all run on this
+// host, talks through shared memory: Open MPI's default pml selection first
+// probes UCX's network devices, which costs ~0.2 s of MPI_Init and ends in ob1
+// anyway on machines without InfiniBand. Ask for ob1 directly there; a pml
+// the user chose (OMPI_MCA_pml) is kept, and multi-node jobs are left alone.
+void prefer_shared_memory_pml() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* local_size = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const bool launched = size != nullptr || std::getenv("PMIX_RANK") != nullptr || std::getenv("PMI_RANK") != nullptr;
+  const bool one_host = size != nullptr && local_size != nullptr && std::string(size) == local_size;
+  if (!launched || one_host) setenv("OMPI_MCA_pml", "ob1", /*overwrite=*/0);
 }
 
 // Between two MPI_Test calls. A non-blocking collective advances one round per
@@ -50,6 +64,7 @@ Context::Context(int* argc, char*** argv, const CommunicatorOptions& options)
   MPI_Initialized(&initialized);
   int provided = 0;
   if (!initialized) {
+    prefer_shared_memory_pml();
     check_init(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     owns_init_ = true;
   } else {
