@@ -354,7 +354,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   c.replica_check_every = r.get<std::int64_t>(dist, "distributed", "replica_check_every", 100);
   c.stall_timeout = r.get<double>(dist, "distributed", "stall_timeout", 300);
   if (!(c.stall_timeout > 0)) r.fail(dist["stall_timeout"], "distributed.stall_timeout", "must be positive");
-  const double mib = r.get<double>(dist, "distributed", "bucket_mib", 2.0);
+  const double mib = r.get<double>(dist, "distributed", "bucket_mib",
+                                     static_cast<double>(dist::kDefaultBucketBytes) / (1 << 20));
   if (!(mib > 0 && mib <= 16)) r.fail(dist["bucket_mib"], "distributed.bucket_mib", "must be in (0, 16]");
   c.bucket_bytes = static_cast<std::size_t>(mib * 1024 * 1024);
   return c;

@@ -9,6 +9,7 @@
 
 #include "dtrain/core/config.hpp"
 #include "dtrain/core/error.hpp"
+#include "dtrain/dist/gradient_reducer.hpp"
 #include "dtrain/losses.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/options.hpp"
@@ -63,7 +64,7 @@ struct RunConfig {
   // distributed
   std::int64_t replica_check_every = 100;
   double stall_timeout = 300;
-  std::size_t bucket_bytes = 2u << 20;
+  std::size_t bucket_bytes = dist::kDefaultBucketBytes;
 };
 
 // Reads the file, applies --set overrides ("fit.epochs=3"), validates.

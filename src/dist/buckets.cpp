@@ -1,6 +1,7 @@
 // assign_buckets: the pure function that cuts the gradient arena into buckets.
 #include "dtrain/dist/gradient_reducer.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace dtrain::dist {
@@ -45,14 +46,25 @@ std::vector<Bucket> assign_buckets(std::span<const graph::ParameterInfo> params,
     if (!current.parameters.empty()) buckets.push_back(std::move(current));
     current = Bucket{};
   };
+  const auto piece = std::max<std::int64_t>(1, static_cast<std::int64_t>(bucket_bytes / element_bytes));
   // Last parameter first: that is the order in which backward finishes them.
   for (std::size_t k = params.size(); k-- > 0;) {
     const auto& p = params[k];
+    const std::int64_t numel = p.shape.numel();
     if (!p.trainable) {
       close();
       continue;
     }
-    const std::int64_t p_end = p.offset + p.shape.numel();
+    if (numel > piece) {
+      // Pieces in ascending order: the order an op finishes prefixes in.
+      close();
+      for (std::int64_t b = 0; b < numel; b += piece) {
+        const auto e = std::min(numel, b + piece);
+        buckets.push_back(Bucket{{k}, p.offset + b, e - b, e});
+      }
+      continue;
+    }
+    const std::int64_t p_end = p.offset + numel;
     if (!current.parameters.empty()) {
       const auto span_bytes = static_cast<std::size_t>(end - p.offset) * element_bytes;
       if (span_bytes > bucket_bytes) close();

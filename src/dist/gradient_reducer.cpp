@@ -23,13 +23,13 @@ struct GradientReducer::State {
   std::vector<graph::ParameterInfo> params;
   float* grads;
   std::vector<Bucket> buckets;
-  std::vector<std::int32_t> bucket_of;  // per parameter; -1: not reduced
-  std::vector<std::string> labels;      // per bucket, for stall messages
+  std::vector<std::uint8_t> reduced;  // per parameter: in a bucket
+  std::vector<std::string> labels;    // per bucket, for stall messages
 
   // Per step.
   bool in_step = false;
-  std::vector<std::int32_t> pending;  // per bucket: parameters not ready yet
-  std::vector<std::uint8_t> ready;    // per parameter
+  std::vector<std::uint8_t> ready;          // per parameter: whole gradient final
+  std::vector<std::int64_t> final_prefix;   // per parameter: elements known final
   std::vector<MPI_Request> requests;  // per bucket
   std::vector<std::uint64_t> seqs;    // per bucket
   std::size_t next_start = 0;         // buckets start in this order
@@ -44,7 +44,7 @@ struct GradientReducer::State {
         ReducerOptions o)
       : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()) {
     buckets = assign_buckets(params, options.bucket_bytes, sizeof(float));
-    bucket_of.assign(params.size(), -1);
+    reduced.assign(params.size(), 0);
     for (std::size_t b = 0; b < buckets.size(); ++b) {
       const auto& bk = buckets[b];
       if (bk.offset + bk.size > static_cast<std::int64_t>(g.size())) {
@@ -56,12 +56,12 @@ struct GradientReducer::State {
         throw ArgumentError("GradientReducer: parameter '" + params[bk.parameters.front()].name +
                             "' has more than INT_MAX elements");
       }
-      for (auto i : bk.parameters) bucket_of[i] = static_cast<std::int32_t>(b);
+      for (auto i : bk.parameters) reduced[i] = 1;
       labels.push_back("all-reduce of gradient bucket " + std::to_string(b + 1) + "/" +
                        std::to_string(buckets.size()));
     }
-    pending.assign(buckets.size(), 0);
     ready.assign(params.size(), 0);
+    final_prefix.assign(params.size(), 0);
     requests.assign(buckets.size(), MPI_REQUEST_NULL);
     seqs.assign(buckets.size(), 0);
     stats.bucket_start_op.assign(buckets.size(), -1);
@@ -84,8 +84,21 @@ struct GradientReducer::State {
     stats.bucket_start_op[b] = stats.after_ops;
   }
 
+  bool bucket_ready(const Bucket& bk) const {
+    if (bk.piece_end > 0) return final_prefix[bk.parameters.front()] >= bk.piece_end;
+    return std::all_of(bk.parameters.begin(), bk.parameters.end(), [&](std::size_t i) { return ready[i] != 0; });
+  }
+
   void start_ready_buckets() {
-    while (next_start < buckets.size() && pending[next_start] == 0) start(next_start++);
+    while (next_start < buckets.size() && bucket_ready(buckets[next_start])) start(next_start++);
+  }
+
+  void check_reduced(std::size_t index, const char* what) const {
+    if (!in_step) throw Error(std::string("GradientReducer: ") + what + " before begin_step");
+    if (index >= params.size() || !reduced[index]) {
+      throw ArgumentError(std::string("GradientReducer: ") + what + "(" + std::to_string(index) +
+                          ") is not a trainable parameter of this reducer");
+    }
   }
 
   // One MPI_Test progresses everything outstanding; look at the oldest first.
@@ -111,7 +124,7 @@ struct GradientReducer::State {
     std::string names;
     int listed = 0;
     for (std::size_t i = 0; i < params.size() && listed < 5; ++i) {
-      if (bucket_of[i] >= 0 && !ready[i]) {
+      if (reduced[i] && !ready[i]) {
         names += (listed++ ? ", '" : "'") + params[i].name + "'";
       }
     }
@@ -150,10 +163,8 @@ void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples)
   s.stats.scale_seconds = 0;
   std::fill(s.stats.bucket_start_op.begin(), s.stats.bucket_start_op.end(), -1);
   std::fill(s.stats.bucket_done_early.begin(), s.stats.bucket_done_early.end(), 0);
-  for (std::size_t b = 0; b < s.buckets.size(); ++b) {
-    s.pending[b] = static_cast<std::int32_t>(s.buckets[b].parameters.size());
-  }
   std::fill(s.ready.begin(), s.ready.end(), 0);
+  std::fill(s.final_prefix.begin(), s.final_prefix.end(), 0);
   s.next_start = 0;
   s.next_poll = 0;
   s.count = local_samples;
@@ -168,17 +179,28 @@ void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples)
 
 void GradientReducer::parameter_ready(std::size_t index) {
   auto& s = *state_;
-  if (!s.in_step) throw Error("GradientReducer: parameter_ready before begin_step");
-  if (index >= s.params.size() || s.bucket_of[index] < 0) {
-    throw ArgumentError("GradientReducer: parameter_ready(" + std::to_string(index) +
-                        ") is not a trainable parameter of this reducer");
-  }
+  s.check_reduced(index, "parameter_ready");
   if (s.ready[index]) {
     throw Error("GradientReducer: parameter '" + s.params[index].name + "' reported ready twice in step " +
                 std::to_string(s.stats.step));
   }
   s.ready[index] = 1;
-  if (--s.pending[static_cast<std::size_t>(s.bucket_of[index])] == 0) s.start_ready_buckets();
+  s.final_prefix[index] = s.params[index].shape.numel();
+  s.start_ready_buckets();
+}
+
+void GradientReducer::parameter_prefix_ready(std::size_t index, std::int64_t elements) {
+  auto& s = *state_;
+  s.check_reduced(index, "parameter_prefix_ready");
+  if (s.ready[index] || elements < s.final_prefix[index] || elements > s.params[index].shape.numel()) {
+    throw Error("GradientReducer: parameter '" + s.params[index].name + "': prefix of " +
+                std::to_string(elements) + " elements reported after " + std::to_string(s.final_prefix[index]) +
+                (s.ready[index] ? " (whole gradient already final)" : "") + " in step " +
+                std::to_string(s.stats.step));
+  }
+  s.final_prefix[index] = elements;
+  s.start_ready_buckets();
+  if (s.options.poll_during_backward) s.poll();  // the op goes on computing: progress what is out
 }
 
 void GradientReducer::after_op() {
@@ -198,8 +220,8 @@ void GradientReducer::contribute_zero() {
   for (const auto& bk : s.buckets) {
     std::memset(s.grads + bk.offset, 0, static_cast<std::size_t>(bk.size) * sizeof(float));
   }
-  for (const auto& bk : s.buckets) {
-    for (auto i : bk.parameters) parameter_ready(i);
+  for (std::size_t i = 0; i < s.params.size(); ++i) {
+    if (s.reduced[i]) parameter_ready(i);
   }
 }
 

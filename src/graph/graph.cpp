@@ -304,6 +304,34 @@ void Graph<T>::forward(bool training, NodeId last) {
   }
 }
 
+namespace {
+
+// Passes an op's early gradient prefixes on to the observer, for the inputs
+// that are parameters this op finishes (used once by it: the prefix is final).
+template <class Node>
+class PrefixRelay final : public GradientProgress {
+ public:
+  PrefixRelay(BackwardObserver* observer, const Node& node, std::span<const std::size_t> finishes,
+              const std::vector<ParameterInfo>& params)
+      : observer_(observer), node_(node), finishes_(finishes), params_(params) {}
+
+  void prefix_final(std::size_t input, std::int64_t elements) override {
+    const NodeId source = node_.inputs.at(input);
+    if (std::count(node_.inputs.begin(), node_.inputs.end(), source) != 1) return;
+    for (auto p : finishes_) {
+      if (params_[p].node == source) observer_->parameter_prefix_ready(p, elements);
+    }
+  }
+
+ private:
+  BackwardObserver* observer_;
+  const Node& node_;
+  std::span<const std::size_t> finishes_;
+  const std::vector<ParameterInfo>& params_;
+};
+
+}  // namespace
+
 template <class T>
 void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
   auto& im = *impl_;
@@ -326,7 +354,13 @@ void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
   }
   for (auto i = static_cast<std::int64_t>(output); i >= 0; --i) {
     auto& n = im.nodes[static_cast<std::size_t>(i)];
-    if (n.kind == Kind::kOp && n.requires_grad) n.op->backward(im.context(n, true));
+    if (n.kind == Kind::kOp && n.requires_grad) {
+      auto c = im.context(n, true);
+      const auto& finishes = im.ready_after[static_cast<std::size_t>(i)];
+      PrefixRelay relay(observer, n, finishes, im.params);
+      if (observer && !finishes.empty()) c.progress = &relay;
+      n.op->backward(c);
+    }
     if (observer) {
       for (auto p : im.ready_after[static_cast<std::size_t>(i)]) observer->parameter_ready(p);
       observer->after_op();

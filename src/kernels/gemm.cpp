@@ -45,22 +45,30 @@ void gemm_nt(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::
 }
 
 template <class T>
-void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
-             bool accumulate) {
+void gemm_tn_rows(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+                  std::int64_t r0, std::int64_t r1, bool accumulate) {
   const CMap<T> am(a, m, k);
   const CMap<T> bm(b, m, n);
+  const auto rows = r1 - r0;
   if (n >= 2 * kGemmTnColBlock) {
-    // Wide outputs: column blocks (each a full Aᵀ times a slice of B).
+    // Wide outputs: column blocks (each the rows' slice of Aᵀ times a slice of B).
     for_blocks(n, kGemmTnColBlock, [&](std::int64_t c0, std::int64_t c1) {
-      Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> cm(c + c0, k, c1 - c0, Eigen::OuterStride<>(n));
-      assign(cm, am.transpose() * bm.middleCols(c0, c1 - c0), accumulate);
+      Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> cm(c + r0 * n + c0, rows, c1 - c0,
+                                                          Eigen::OuterStride<>(n));
+      assign(cm, am.middleCols(r0, rows).transpose() * bm.middleCols(c0, c1 - c0), accumulate);
     });
     return;
   }
-  for_blocks(k, kGemmTnRowBlock, [&](std::int64_t r0, std::int64_t r1) {
-    MMap<T> cm(c + r0 * n, r1 - r0, n);
-    assign(cm, am.middleCols(r0, r1 - r0).transpose() * bm, accumulate);
+  for_blocks(rows, kGemmTnRowBlock, [&](std::int64_t b0, std::int64_t b1) {
+    MMap<T> cm(c + (r0 + b0) * n, b1 - b0, n);
+    assign(cm, am.middleCols(r0 + b0, b1 - b0).transpose() * bm, accumulate);
   });
+}
+
+template <class T>
+void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+             bool accumulate) {
+  gemm_tn_rows(a, b, c, m, k, n, 0, k, accumulate);
 }
 
 #define DTRAIN_INSTANTIATE_GEMM(T)                                                          \
@@ -68,7 +76,9 @@ void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::
                            bool);                                                           \
   template void gemm_nt<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, \
                            bool);                                                           \
-  template void gemm_tn<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, bool);
+  template void gemm_tn<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, bool); \
+  template void gemm_tn_rows<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t,  \
+                                std::int64_t, std::int64_t, bool);
 DTRAIN_INSTANTIATE_GEMM(float)
 DTRAIN_INSTANTIATE_GEMM(double)
 #undef DTRAIN_INSTANTIATE_GEMM

@@ -51,12 +51,14 @@ struct Args {
   bool synthetic = false;     // random data of Fashion-MNIST's shape instead of the file
   long long launch_ns = 0;    // wall-clock launch time (ns since the epoch), for start-up
   std::uint64_t seed = 42;
+  double bucket_mib = 0;      // > 0: gradient bucket size (default: the library's)
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "train_bench: " << problem << "\n"
             << "usage: train_bench [--model mlp|cnn] [--data FILE.h5] [--batch B] [--steps N] [--warmup W]\n"
-            << "                   [--threads T] [--epochs E] [--synthetic] [--launch-ns NS] [--seed S]\n";
+            << "                   [--threads T] [--epochs E] [--synthetic] [--launch-ns NS] [--seed S]\n"
+            << "                   [--bucket-mib M]\n";
   std::exit(2);
 }
 
@@ -78,6 +80,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--synthetic") a.synthetic = true;
     else if (k == "--launch-ns") a.launch_ns = std::stoll(value());
     else if (k == "--seed") a.seed = std::stoull(value());
+    else if (k == "--bucket-mib") a.bucket_mib = std::stod(value());
     else usage("unknown argument '" + k + "'");
   }
   if (a.model != "mlp" && a.model != "cnn") usage("--model must be mlp or cnn, got '" + a.model + "'");
@@ -204,6 +207,7 @@ int run(const Args& a, dist::Communicator& comm) {
                  .metrics = {}});
   model.set_threads(a.threads);
   if (comm.size() > 1) model.set_communicator(&comm);
+  if (a.bucket_mib > 0) model.set_bucket_bytes(static_cast<std::size_t>(a.bucket_mib * (1 << 20)));
 
   ArrayBatchSource source(train.x, train.y,
                           {.batch_size = a.batch, .shuffle = true, .seed = a.seed, .rank = comm.rank(),

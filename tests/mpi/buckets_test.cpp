@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,7 @@ TEST(Buckets, MlpWithTwoMiBBuckets) {
   // 535818 - 401408 = 134410 floats = 537640 B <= 2 MiB; adding dense/kernel
   // would span 535818 floats = 2143272 B > 2097152 B, so it gets bucket 2.
   const auto params = mlp_parameters();
-  const auto b = assign_buckets(params, kDefaultBucketBytes);
+  const auto b = assign_buckets(params, std::size_t{2} << 20);
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].parameters, (std::vector<std::size_t>{5, 4, 3, 2, 1}));
   EXPECT_EQ(b[0].offset, 401408);
@@ -55,6 +56,7 @@ TEST(Buckets, MlpWithTwoMiBBuckets) {
   EXPECT_EQ(b[1].parameters, (std::vector<std::size_t>{0}));
   EXPECT_EQ(b[1].offset, 0);
   EXPECT_EQ(b[1].size, 401408);
+  EXPECT_EQ(b[1].piece_end, 0);
   // 16 MiB: one bucket over the whole arena.
   const auto one = assign_buckets(params, kMaxBucketBytes);
   ASSERT_EQ(one.size(), 1u);
@@ -62,36 +64,73 @@ TEST(Buckets, MlpWithTwoMiBBuckets) {
   EXPECT_EQ(one[0].size, 535818);
 }
 
+TEST(Buckets, MlpWithDefaultBucketsCutsTheFirstKernelIntoPieces) {
+  // 512 KiB = 131072 floats. bias_2, kernel_2, bias_1 span 2826 floats; adding
+  // kernel_1 would span 133898 > 131072: kernel_1 alone (exactly 131072); bias
+  // with it would span 131584: bias alone. kernel (401408 floats) is larger than
+  // a bucket: 4 pieces, its first elements first.
+  const auto b = assign_buckets(mlp_parameters(), kDefaultBucketBytes);
+  ASSERT_EQ(b.size(), 7u);
+  EXPECT_EQ(b[0].parameters, (std::vector<std::size_t>{5, 4, 3}));
+  EXPECT_EQ(b[1].parameters, (std::vector<std::size_t>{2}));
+  EXPECT_EQ(b[2].parameters, (std::vector<std::size_t>{1}));
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_EQ(b[k].piece_end, 0);
+  const std::vector<std::int64_t> ends = {131072, 262144, 393216, 401408};
+  for (std::size_t k = 0; k < ends.size(); ++k) {
+    const auto& piece = b[3 + k];
+    EXPECT_EQ(piece.parameters, (std::vector<std::size_t>{0}));
+    EXPECT_EQ(piece.piece_end, ends[k]);
+    EXPECT_EQ(piece.offset, k == 0 ? 0 : ends[k - 1]);  // the kernel starts at offset 0
+    EXPECT_EQ(piece.offset + piece.size, ends[k]);
+  }
+}
+
 // Checks every property the reducer relies on, for one layout and limit.
 void expect_valid(const std::vector<graph::ParameterInfo>& params, std::size_t limit) {
   SCOPED_TRACE("bucket_bytes=" + std::to_string(limit));
   const auto buckets = assign_buckets(params, limit);
-  std::vector<int> covered(params.size(), 0);
-  std::int64_t previous_offset = -1;
+  std::vector<std::int64_t> covered(params.size(), 0);  // elements
+  std::size_t previous = params.size();                 // last parameter of the previous bucket
   for (std::size_t k = 0; k < buckets.size(); ++k) {
     const auto& b = buckets[k];
     ASSERT_FALSE(b.parameters.empty());
+    const auto hi_index = b.parameters.front();
+    // Parameters go from the end of the arena to its start (backward's order);
+    // the pieces of one parameter follow each other.
+    if (previous < params.size() && hi_index != previous) {
+      EXPECT_LT(hi_index, previous);
+      EXPECT_EQ(covered[previous], params[previous].shape.numel()) << "a parameter's pieces are consecutive";
+    }
+    previous = b.parameters.back();
+    if (b.piece_end > 0) {
+      // A piece: the next elements of one parameter larger than the limit.
+      ASSERT_EQ(b.parameters.size(), 1u);
+      const auto& p = params[hi_index];
+      EXPECT_TRUE(p.trainable) << hi_index;
+      EXPECT_GT(static_cast<std::size_t>(p.shape.numel()) * sizeof(float), limit) << hi_index;
+      EXPECT_LE(static_cast<std::size_t>(b.size) * sizeof(float), std::max(limit, sizeof(float)));
+      EXPECT_EQ(b.offset, p.offset + covered[hi_index]) << "pieces in order, without gaps";
+      EXPECT_EQ(b.piece_end, covered[hi_index] + b.size);
+      covered[hi_index] += b.size;
+      continue;
+    }
     // Descending consecutive trainable indices: one contiguous arena range.
     for (std::size_t j = 0; j < b.parameters.size(); ++j) {
       const auto i = b.parameters[j];
       EXPECT_TRUE(params[i].trainable) << i;
-      ++covered[i];
+      EXPECT_EQ(covered[i], 0) << i;
+      covered[i] += params[i].shape.numel();
       if (j > 0) {
         EXPECT_EQ(i + 1, b.parameters[j - 1]);
       }
     }
     const auto& lo = params[b.parameters.back()];
-    const auto& hi = params[b.parameters.front()];
+    const auto& hi = params[hi_index];
     EXPECT_EQ(b.offset, lo.offset);
     EXPECT_EQ(b.offset + b.size, hi.offset + hi.shape.numel());
     if (b.parameters.size() > 1) {
       EXPECT_LE(static_cast<std::size_t>(b.size) * sizeof(float), limit);
     }
-    // Buckets go from the end of the arena to its start (backward's order).
-    if (previous_offset >= 0) {
-      EXPECT_LE(b.offset + b.size, previous_offset);
-    }
-    previous_offset = b.offset;
     // Greedy: the next bucket's first parameter did not fit (or a frozen one lies between).
     if (k + 1 < buckets.size()) {
       const auto next = buckets[k + 1].parameters.front();
@@ -101,7 +140,9 @@ void expect_valid(const std::vector<graph::ParameterInfo>& params, std::size_t l
       }
     }
   }
-  for (std::size_t i = 0; i < params.size(); ++i) EXPECT_EQ(covered[i], params[i].trainable ? 1 : 0) << i;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(covered[i], params[i].trainable ? params[i].shape.numel() : 0) << i;
+  }
 }
 
 TEST(Buckets, EveryTrainableParameterExactlyOnceWithinTheLimit) {
@@ -123,14 +164,13 @@ TEST(Buckets, FrozenParametersSplitBucketsAndAreNeverReduced) {
   EXPECT_EQ(b[2].parameters, (std::vector<std::size_t>{1, 0}));
 }
 
-TEST(Buckets, OneByteLimitGivesEachParameterItsOwnBucket) {
-  const auto params = mlp_parameters();
-  const auto b = assign_buckets(params, 1);
-  ASSERT_EQ(b.size(), params.size());
-  for (std::size_t k = 0; k < b.size(); ++k) {
-    EXPECT_EQ(b[k].parameters, (std::vector<std::size_t>{params.size() - 1 - k}));
-    EXPECT_EQ(b[k].size, params[params.size() - 1 - k].shape.numel());
-  }
+TEST(Buckets, OneFloatLimitGivesEachElementItsOwnBucket) {
+  const auto params = mixed_parameters();
+  const auto b = assign_buckets(params, sizeof(float));
+  std::int64_t trainable = 0;
+  for (const auto& p : params) trainable += p.trainable ? p.shape.numel() : 0;
+  ASSERT_EQ(static_cast<std::int64_t>(b.size()), trainable);
+  for (const auto& bk : b) EXPECT_EQ(bk.size, 1);
 }
 
 TEST(Buckets, PureFunctionSameOnEveryRank) {

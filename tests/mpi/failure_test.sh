@@ -32,13 +32,13 @@ case $scenario in
     args=(--mode stall --how stop --fault-rank "$last" --fault-step 3 --stall-timeout 10)
     limit=60; want_rc=5; want_lines=1
     patterns=("dtrain: error (rank 0): stall at step 3: " "did not complete within 10 s"
-              "missing rank(s): $last (did not arrive at all-reduce of gradient bucket 4/4 at step 3)"
-              "rank $last last arrived at all-reduce of gradient bucket 1/4 at step 3") ;;
+              "missing rank(s): $last (did not arrive at all-reduce of gradient bucket 5/5 at step 3)"
+              "rank $last last arrived at all-reduce of gradient bucket 1/5 at step 3") ;;
   stall-root)
     args=(--mode stall --how sleep --fault-rank 0 --fault-step 3 --stall-timeout 10)
     limit=60; want_rc=5; want_lines=1
     patterns=("dtrain: error (rank 1): stall at step 3: " "did not complete within 10 s"
-              "missing rank(s): 0 (did not arrive at all-reduce of gradient bucket 4/4 at step 3)") ;;
+              "missing rank(s): 0 (did not arrive at all-reduce of gradient bucket 5/5 at step 3)") ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
 

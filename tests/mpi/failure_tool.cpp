@@ -4,10 +4,11 @@
 //   mpiexec -n 3 dist_failure_tool --mode throw --fault-rank 2 --fault-step 3
 //   mpiexec -n 3 dist_failure_tool --mode stall --how stop --fault-rank 2 --fault-step 3 --stall-timeout 10
 //
-// Each step: begin_step, forward, backward with the GradientReducer (one
-// parameter per bucket, so buckets are in flight mid-backward), finish, SGD,
-// agree(), check_replicas(). The fault fires on --fault-rank at --fault-step
-// inside backward, after its 4th op (--fault-op; bucket 1 of 4 started, 2..4 not):
+// Each step: begin_step, forward, backward with the GradientReducer (64-float
+// buckets: one per parameter, the first kernel in 2 pieces, so buckets are in
+// flight mid-backward), finish, SGD, agree(), check_replicas(). The fault fires
+// on --fault-rank at --fault-step inside backward, after its 4th op (--fault-op;
+// bucket 1 of 5 started, 2..5 not):
 //   throw: throws dtrain::Error; main calls Communicator::abort(what, 4).
 //   stall: raise(SIGSTOP) (--how stop) or sleeps forever (--how sleep); the
 //          other ranks' stall detector ends the job (exit code 5).
@@ -104,7 +105,7 @@ void run(dist::Communicator& comm, const Options& o) {
   g.plan(16);
   auto w = g.parameter_values();
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(static_cast<int>(i % 13) - 6);
-  dist::GradientReducer reducer(comm, g, {.bucket_bytes = 4});
+  dist::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float)});
   const std::int64_t n = 4 + comm.rank() % 3;
   for (std::uint64_t step = 0; step < static_cast<std::uint64_t>(o.steps); ++step) {
     g.set_batch(n);

@@ -155,7 +155,8 @@ std::uint64_t splitmix(std::uint64_t x) {
 }
 
 TEST(GradientReducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
-  // MLP 784-512-256-10 layout (2.1 MB, two buckets), values in [-1, 1) that do
+  // MLP 784-512-256-10 layout (2.1 MB, 7 buckets, 4 of them pieces of the first
+  // kernel), values in [-1, 1) that do
   // not add exactly: the bits still agree on every rank and between two runs.
   auto& comm = mpi_comm();
   const int p = comm.size();
@@ -168,7 +169,7 @@ TEST(GradientReducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
   g.parameter("dense_2/bias", {10});
   auto grads = g.parameter_grads();
   GradientReducer reducer(comm, g);
-  EXPECT_EQ(reducer.buckets().size(), 2u);
+  EXPECT_EQ(reducer.buckets().size(), 7u);
   auto value = [](int rank, std::size_t i) {
     return static_cast<float>(static_cast<double>(splitmix(static_cast<std::uint64_t>(rank) << 32 | i) >> 11) *
                                   0x1.0p-52 - 1.0);
@@ -200,18 +201,19 @@ TEST(GradientReducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
   EXPECT_LT(worst, 1e-7);  // P float roundings of values <= P, divided by 16P
 }
 
-// x[b,5] -> dense(6) tanh -> dense(3) -> sum((out - y)^2): the SUM over samples,
-// as the reducer's contract asks. Node ids: x 0, y 1, w1 2, b1 3, w2 4, b2 5,
-// matmul 6, bias_add 7, tanh 8, matmul 9, bias_add 10, sub 11, square 12, sum 13.
+// x[b,in] -> dense(hidden) tanh -> dense(3) -> sum((out - y)^2): the SUM over
+// samples, as the reducer's contract asks. Node ids: x 0, y 1, w1 2, b1 3, w2 4,
+// b2 5, matmul 6, bias_add 7, tanh 8, matmul 9, bias_add 10, sub 11, square 12, sum 13.
 struct TinyMlp {
   graph::Graph<float> g;
   graph::NodeId x, y, loss;
-  explicit TinyMlp(double loss_scale) {
-    x = g.input("x", {graph::kBatch, 5});
+  std::int64_t in;
+  explicit TinyMlp(double loss_scale, std::int64_t in_features = 5, std::int64_t hidden = 6) : in(in_features) {
+    x = g.input("x", {graph::kBatch, in});
     y = g.input("y", {graph::kBatch, 3});
-    const auto w1 = g.parameter("dense/kernel", {5, 6});
-    const auto b1 = g.parameter("dense/bias", {6});
-    const auto w2 = g.parameter("dense_1/kernel", {6, 3});
+    const auto w1 = g.parameter("dense/kernel", {in, hidden});
+    const auto b1 = g.parameter("dense/bias", {hidden});
+    const auto w2 = g.parameter("dense_1/kernel", {hidden, 3});
     const auto b2 = g.parameter("dense_1/bias", {3});
     const auto h = graph::tanh(g, graph::bias_add(g, graph::matmul(g, x, w1), b1));
     const auto out = graph::bias_add(g, graph::matmul(g, h, w2), b2);
@@ -226,7 +228,9 @@ struct TinyMlp {
     auto xv = g.value(x);
     auto yv = g.value(y);
     for (std::int64_t s = 0; s < n; ++s) {
-      for (int j = 0; j < 5; ++j) xv.data[s * 5 + j] = static_cast<float>(std::sin(0.3 * (first + s) + 0.7 * j));
+      for (std::int64_t j = 0; j < in; ++j) {
+        xv.data[s * in + j] = static_cast<float>(std::sin(0.3 * static_cast<double>(first + s) + 0.7 * static_cast<double>(j)));
+      }
       for (int k = 0; k < 3; ++k) yv.data[s * 3 + k] = static_cast<float>(std::cos(0.2 * (first + s) + k));
     }
   }
@@ -237,11 +241,18 @@ class Tracer : public graph::BackwardObserver {
  public:
   explicit Tracer(GradientReducer& r) : reducer_(r) {}
   void parameter_ready(std::size_t i) override { reducer_.parameter_ready(i); }
+  void parameter_prefix_ready(std::size_t i, std::int64_t elements) override {
+    reducer_.parameter_prefix_ready(i, elements);
+    prefixes.push_back(elements);
+    started_at_prefix.push_back(reducer_.started_buckets());
+  }
   void after_op() override {
     reducer_.after_op();
     started.push_back(reducer_.started_buckets());
   }
   std::vector<std::size_t> started;
+  std::vector<std::int64_t> prefixes;
+  std::vector<std::size_t> started_at_prefix;
 
  private:
   GradientReducer& reducer_;
@@ -258,7 +269,8 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   local.g.plan(5);
   local.feed(first, n);
   local.g.forward();
-  GradientReducer reducer(comm, local.g, {.bucket_bytes = 4});  // one parameter per bucket
+  // 30 floats (dense/kernel's size): one parameter per bucket, no pieces.
+  GradientReducer reducer(comm, local.g, {.bucket_bytes = 30 * sizeof(float)});
   ASSERT_EQ(reducer.buckets().size(), 4u);
   Tracer tracer(reducer);
   reducer.begin_step(0, n);
@@ -286,7 +298,7 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   }
   expect_same_bits_on_every_rank(reducer, got);
 
-  // With the default 2 MiB every parameter shares one bucket: it can only start
+  // With the default 512 KiB every parameter shares one bucket: it can only start
   // when the first layer's kernel is final.
   GradientReducer whole(comm, local.g);
   ASSERT_EQ(whole.buckets().size(), 1u);
@@ -296,17 +308,65 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   EXPECT_EQ(whole.stats().bucket_start_op, (std::vector<std::int64_t>{7}));
 }
 
+TEST(GradientReducer, PiecesOfTheFirstKernelStartWhileItsMatmulComputesTheRest) {
+  // dense/kernel [784, 512] (401408 floats) is cut into 4 pieces of the default
+  // 512 KiB; the three small parameters share the first bucket. The matmul
+  // finishes the kernel's gradient in chunks of 256 rows (131072 floats).
+  auto& comm = mpi_comm();
+  const int p = comm.size();
+  const int r = comm.rank();
+  const std::int64_t n = r + 2;
+  const std::int64_t first = r * (r + 3) / 2;
+  const std::int64_t total = p * (p + 3) / 2;
+  TinyMlp local(1.0, 784, 512);
+  local.g.plan(5);
+  local.feed(first, n);
+  local.g.forward();
+  GradientReducer reducer(comm, local.g);
+  ASSERT_EQ(reducer.buckets().size(), 5u);
+  Tracer tracer(reducer);
+  reducer.begin_step(0, n);
+  local.g.backward(local.loss, &tracer);
+  EXPECT_EQ(reducer.finish(), total);
+  EXPECT_EQ(tracer.prefixes, (std::vector<std::int64_t>{1536, 131072, 262144, 393216, 401408}));
+  // dense_1/kernel's single chunk (first) starts nothing: b1 is not final yet.
+  EXPECT_EQ(tracer.started_at_prefix, (std::vector<std::size_t>{0, 2, 3, 4, 5}));
+
+  TinyMlp full(1.0 / static_cast<double>(total), 784, 512);
+  full.g.plan(total);
+  full.feed(0, total);
+  full.g.forward();
+  full.g.backward(full.loss);
+  const auto got = local.g.parameter_grads();
+  const auto want = full.g.parameter_grads();
+  // Float sums over 784 inputs and a different split of the batch: 1e-4.
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], 1e-4 * std::max(1.0f, std::abs(want[i]))) << i;
+  }
+  expect_same_bits_on_every_rank(reducer, got);
+}
+
 TEST(GradientReducer, MisuseIsReported) {
   auto& comm = mpi_comm();
   SmallLayout L;
   GradientReducer reducer(comm, L.g, {.bucket_bytes = 64});
   EXPECT_THROW(reducer.parameter_ready(0), Error);
+  EXPECT_THROW(reducer.parameter_prefix_ready(0, 1), Error);
   EXPECT_THROW(reducer.finish(), Error);
   EXPECT_THROW(reducer.contribute_zero(), Error);
   EXPECT_THROW(reducer.begin_step(0, -1), ArgumentError);
   EXPECT_THROW(GradientReducer(comm, L.g, {.bucket_bytes = 0}), ArgumentError);
   std::vector<float> too_small(10);
   EXPECT_THROW(GradientReducer(comm, L.g.parameters(), std::span<float>(too_small)), ArgumentError);
+  // Prefixes only grow and stay within the parameter ("a" has 12 elements).
+  reducer.begin_step(0, 1);
+  reducer.parameter_prefix_ready(0, 5);
+  EXPECT_THROW(reducer.parameter_prefix_ready(0, 4), Error);
+  EXPECT_THROW(reducer.parameter_prefix_ready(0, 13), Error);
+  EXPECT_THROW(reducer.parameter_prefix_ready(2, 1), ArgumentError);  // frozen
+  for (std::size_t i : {std::size_t{4}, std::size_t{3}, std::size_t{1}, std::size_t{0}}) reducer.parameter_ready(i);
+  EXPECT_THROW(reducer.parameter_prefix_ready(0, 12), Error);  // already whole
+  EXPECT_EQ(reducer.finish(), comm.size());
 }
 
 }  // namespace

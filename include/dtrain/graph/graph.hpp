@@ -50,6 +50,9 @@ class BackwardObserver {
   // The gradient of trainable parameter `index` (into parameters()) is final
   // for this step. Called once per trainable parameter per backward.
   virtual void parameter_ready(std::size_t index) = 0;
+  // The first `elements` elements of that gradient are already final (an op
+  // finishing it in chunks, see GradientProgress); parameter_ready follows.
+  virtual void parameter_prefix_ready(std::size_t /*index*/, std::int64_t /*elements*/) {}
   // Called after each op's backward: a cheap point to make progress.
   virtual void after_op() {}
 };

@@ -18,6 +18,7 @@
 
 #include "dtrain/tensor.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,6 +27,17 @@ namespace dtrain::graph {
 
 // The symbolic batch dimension used while a graph is being built.
 inline constexpr std::int64_t kBatch = -1;
+
+// Told by an op's backward that the first `elements` elements of an input's
+// gradient are final, before the op ends: data-parallel training starts
+// all-reducing them while the op computes the rest. Prefixes only grow.
+class GradientProgress {
+ public:
+  virtual void prefix_final(std::size_t input, std::int64_t elements) = 0;
+
+ protected:
+  ~GradientProgress() = default;
+};
 
 template <class T>
 struct OpContext {
@@ -37,6 +49,7 @@ struct OpContext {
   bool training = true;               // dropout, batch norm: training or inference
   std::uint64_t step = 0;             // counter for step-dependent randomness
   std::int64_t row_offset = 0;        // global index of this rank's first row in the batch
+  GradientProgress* progress = nullptr;  // backward: someone uses early prefixes (optional)
 };
 
 template <class T>

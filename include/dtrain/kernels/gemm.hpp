@@ -32,5 +32,11 @@ void gemm_nt(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::
 template <class T>
 void gemm_tn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
              bool accumulate);
+// Rows [r0, r1) of gemm_tn's C only: C[r0:r1, :] (+)= A[:, r0:r1]ᵀ · B, so a weight
+// gradient can be finished in row chunks. The blocking depends on r1 - r0: the
+// result may round differently from one gemm_tn over all rows (deterministic still).
+template <class T>
+void gemm_tn_rows(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
+                  std::int64_t r0, std::int64_t r1, bool accumulate);
 
 }  // namespace dtrain::kernels

@@ -4,6 +4,8 @@
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/gemm.hpp"
 
+#include <algorithm>
+
 namespace dtrain::graph {
 namespace {
 
@@ -27,7 +29,29 @@ class MatMul final : public Op<T> {
   void backward(const OpContext<T>& c) override {
     const auto m = c.in[0].shape[0], k = c.in[0].shape[1], n = c.in[1].shape[1];
     if (!c.din[0].empty()) kernels::gemm_nt(c.dout.data, c.in[1].data, c.din[0].data, m, n, k, true);
-    if (!c.din[1].empty()) kernels::gemm_tn(c.in[0].data, c.dout.data, c.din[1].data, m, k, n, true);
+    if (!c.din[1].empty()) backward_b(c, m, k, n);
+  }
+
+ private:
+  // Rows of b's gradient finished per chunk when someone takes early prefixes:
+  // about 512 KiB of float gradient, whole gemm_tn row blocks.
+  static constexpr std::int64_t kProgressElements = std::int64_t{1} << 17;
+
+  // db += aᵀ · dout, in row chunks reported as they finish when c.progress is
+  // set (the first layer's kernel gradient is most of an MLP's gradient bytes
+  // and comes last in backward: its all-reduce starts chunk by chunk).
+  static void backward_b(const OpContext<T>& c, std::int64_t m, std::int64_t k, std::int64_t n) {
+    if (c.progress == nullptr) {
+      kernels::gemm_tn(c.in[0].data, c.dout.data, c.din[1].data, m, k, n, true);
+      return;
+    }
+    const auto block = kernels::kGemmTnRowBlock;
+    const auto rows = std::max(block, kProgressElements / n / block * block);
+    for (std::int64_t r0 = 0; r0 < k; r0 += rows) {
+      const auto r1 = std::min(k, r0 + rows);
+      kernels::gemm_tn_rows(c.in[0].data, c.dout.data, c.din[1].data, m, k, n, r0, r1, true);
+      c.progress->prefix_final(1, r1 * n);
+    }
   }
 };
 

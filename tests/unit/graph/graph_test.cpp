@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <new>
 
@@ -156,8 +158,13 @@ namespace {
 
 struct RecordingObserver : graph::BackwardObserver {
   std::vector<std::size_t> ready;
+  std::vector<std::pair<std::size_t, std::int64_t>> prefixes;
   int ops = 0;
   void parameter_ready(std::size_t index) override { ready.push_back(index); }
+  void parameter_prefix_ready(std::size_t index, std::int64_t elements) override {
+    EXPECT_TRUE(std::find(ready.begin(), ready.end(), index) == ready.end()) << "prefix after ready";
+    prefixes.emplace_back(index, elements);
+  }
   void after_op() override { ++ops; }
 };
 
@@ -178,6 +185,40 @@ TEST(Graph, ObserverHearsParametersInTheOrderBackwardFinishesThem) {
   // unused first (nothing to wait for), then d2/kernel, d1/bias, d1/kernel.
   EXPECT_EQ(obs.ready, (std::vector<std::size_t>{4, 2, 1, 0}));
   EXPECT_GT(obs.ops, 0);
+}
+
+// A kernel gradient larger than 2^17 elements is finished in row chunks, each
+// reported as a prefix; the values match the backward nobody listens to.
+void expect_kernel_prefixes(std::int64_t in, std::int64_t out, const std::vector<std::int64_t>& want) {
+  SCOPED_TRACE("kernel [" + std::to_string(in) + ", " + std::to_string(out) + "]");
+  graph::Graph<float> g;
+  auto x = g.input("x", {graph::kBatch, in});
+  auto w = g.parameter("d/kernel", {in, out});
+  auto loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
+  g.plan(3);
+  auto xv = g.value(x);
+  for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = std::sin(0.37f * static_cast<float>(i));
+  auto wv = g.parameter_values();
+  for (std::size_t i = 0; i < wv.size(); ++i) wv[i] = 0.01f * std::cos(0.11f * static_cast<float>(i));
+  g.forward();
+  g.backward(loss);
+  const std::vector<float> plain(g.parameter_grads().begin(), g.parameter_grads().end());
+  RecordingObserver obs;
+  g.backward(loss, &obs);
+  std::vector<std::pair<std::size_t, std::int64_t>> expected;
+  for (auto e : want) expected.emplace_back(0, e);
+  EXPECT_EQ(obs.prefixes, expected);
+  EXPECT_EQ(obs.ready, (std::vector<std::size_t>{0}));
+  const auto chunked = g.parameter_grads();
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    ASSERT_NEAR(chunked[i], plain[i], 1e-5f * std::max(1.0f, std::abs(plain[i]))) << i;
+  }
+}
+
+TEST(Graph, MatmulReportsKernelGradientPrefixesWhileItComputes) {
+  expect_kernel_prefixes(784, 512, {131072, 262144, 393216, 401408});  // 256-row chunks, column blocks
+  expect_kernel_prefixes(1500, 100, {128000, 150000});                 // 1280-row chunks, row blocks
+  expect_kernel_prefixes(20, 10, {200});                                // one chunk
 }
 
 }  // namespace
