@@ -10,7 +10,7 @@ Same model (MLP 784-512-256-10 relu, or Conv2D(32,3x3)-MaxPool-Conv2D(64,3x3)-
 MaxPool-Dense(128)-Dense(10)), Keras' initialisers (glorot_uniform kernels, zero
 biases), Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-7 as Keras), sparse categorical
 cross-entropy on logits, the same global batch drawn from a per-epoch permutation of
-Fashion-MNIST held in memory (read from data/fashion-mnist.h5 with h5py), `--warmup`
+Fashion-MNIST held in memory as stored, uint8 (read from data/fashion-mnist.h5 with h5py), `--warmup`
 steps, then `--steps` timed steps. With --ddp P, P processes (gloo, CPU) each take
 B/P rows of every global batch (DistributedDataParallel averages the gradients).
 
@@ -87,19 +87,22 @@ def parse():
 
 
 def load(args, torch, split, rows):
+    """x as stored (uint8) with its scale, y as int64: batches are converted to
+    float when drawn (as train_bench.cpp does), a quarter of float32's memory."""
     if args.synthetic:
         g = torch.Generator().manual_seed(args.seed + (split == "test"))
-        return torch.rand(rows, 28, 28, 1, generator=g), torch.randint(0, 10, (rows,), generator=g)
+        x = torch.randint(0, 256, (rows, 28, 28, 1), generator=g, dtype=torch.uint8)
+        return x, 1.0 / 255.0, torch.randint(0, 10, (rows,), generator=g)
     import h5py
     import numpy as np
     with h5py.File(args.data, "r") as f:
         x = f[split]["x"]
-        scale = float(x.attrs.get("scale", 1.0))
-        xs = x[...].astype(np.float32, copy=False)
-        if scale != 1.0:
-            xs *= np.float32(scale)
+        if x.dtype != np.uint8:
+            raise SystemExit(f"torch_bench: {args.data} /{split}/x must be uint8, not {x.dtype}")
+        scale = float(np.float32(x.attrs.get("scale", 1.0)))
+        xs = x[...]
         ys = f[split]["y"][...].astype(np.int64)
-    return torch.from_numpy(np.ascontiguousarray(xs)), torch.from_numpy(ys)
+    return torch.from_numpy(np.ascontiguousarray(xs)), scale, torch.from_numpy(ys)
 
 
 def make_model(torch, kind):
@@ -142,7 +145,7 @@ def main():
         import torch.distributed as dist
         dist.init_process_group("gloo", rank=rank, world_size=world)
 
-    x, y = load(args, torch, "train", 55000)
+    x, scale, y = load(args, torch, "train", 55000)
     if args.model == "mlp":
         x = x.reshape(-1, 784)
     else:
@@ -164,6 +167,12 @@ def main():
 
     model, opt = build()
 
+    def to_float(xb):
+        xb = xb.float().mul_(scale)
+        if args.channels_last and args.model == "cnn":
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        return xb
+
     def epoch_batches(epoch, steps=None):
         g = torch.Generator().manual_seed(args.seed * 1000003 + epoch)
         perm = torch.randperm(n, generator=g)
@@ -171,7 +180,7 @@ def main():
         for s in range(total):
             idx = perm[s * B:(s + 1) * B]
             part = idx[lo * len(idx) // B:hi * len(idx) // B]
-            yield x.index_select(0, part), y.index_select(0, part), len(idx)
+            yield to_float(x.index_select(0, part)), y.index_select(0, part), len(idx)
 
     def step(m, o, xb, yb, global_count):
         o.zero_grad(set_to_none=True)
@@ -207,12 +216,13 @@ def main():
         for e in range(args.epochs):
             for xb, yb, cnt in epoch_batches(e):
                 step(m2, o2, xb, yb, cnt)
-        xt, yt = load(args, torch, "test", 10000)
+        xt, _, yt = load(args, torch, "test", 10000)
         xt = xt.reshape(-1, 784) if args.model == "mlp" else xt.permute(0, 3, 1, 2).contiguous()
         m2.eval()
         with torch.no_grad():
             net = m2.module if world > 1 else m2
-            correct = sum(int((net(xt[i:i + 1000]).argmax(1) == yt[i:i + 1000]).sum()) for i in range(0, len(xt), 1000))
+            correct = sum(int((net(to_float(xt[i:i + 1000])).argmax(1) == yt[i:i + 1000]).sum())
+                          for i in range(0, len(xt), 1000))
         accuracy = correct / len(xt)
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -3,6 +3,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/core/random.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -26,14 +27,23 @@ std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, 
 }
 
 ArrayBatchSource::ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o)
-    : x_(x), y_(y), o_(o) {
+    : ArrayBatchSource(x.shape(), x.data(), nullptr, 1.0f, y, o) {}
+
+ArrayBatchSource::ArrayBatchSource(const BasicTensor<std::uint8_t>& x, float scale, const Tensor& y,
+                                   ArrayBatchOptions o)
+    : ArrayBatchSource(x.shape(), nullptr, x.data(), scale, y, o) {}
+
+ArrayBatchSource::ArrayBatchSource(const Shape& x_shape, const float* x_float, const std::uint8_t* x_bytes,
+                                   float scale, const Tensor& y, ArrayBatchOptions o)
+    : x_shape_(x_shape), x_float_(x_float), x_bytes_(x_bytes), scale_(scale), y_(y), o_(o) {
   if (o_.batch_size <= 0) throw ArgumentError("batch_size must be positive, got " + std::to_string(o_.batch_size));
-  if (x.shape().rank() < 1 || y.shape().rank() < 1 || x.shape()[0] != y.shape()[0]) {
-    throw ShapeError("x " + x.shape().str() + " and y " + y.shape().str() + " must have the same number of rows");
+  if (x_shape.rank() < 1 || y.shape().rank() < 1 || x_shape[0] != y.shape()[0]) {
+    throw ShapeError("x " + x_shape.str() + " and y " + y.shape().str() + " must have the same number of rows");
   }
-  if (x.shape()[0] == 0) throw ArgumentError("no samples: x has 0 rows");
+  if (x_shape[0] == 0) throw ArgumentError("no samples: x has 0 rows");
+  if (!std::isfinite(scale)) throw ArgumentError("the scale of uint8 x must be finite");
   if (o_.world_size < 1 || o_.rank < 0 || o_.rank >= o_.world_size) throw ArgumentError("bad rank/world size");
-  Shape xs = x.shape(), ys = y.shape();
+  Shape xs = x_shape, ys = y.shape();
   xs[0] = max_local_batch();
   ys[0] = max_local_batch();
   x_rows_ = Tensor(xs);
@@ -49,7 +59,7 @@ std::int64_t ArrayBatchSource::max_local_batch() const {
 
 Shape ArrayBatchSource::x_sample_shape() const {
   Shape s;
-  for (int i = 1; i < x_.shape().rank(); ++i) s.push_back(x_.shape()[i]);
+  for (int i = 1; i < x_shape_.rank(); ++i) s.push_back(x_shape_[i]);
   return s;
 }
 
@@ -74,16 +84,22 @@ const Batch& ArrayBatchSource::next() {
   const std::int64_t begin = step_ * o_.batch_size;
   const std::int64_t global = std::min(o_.batch_size, rows() - begin);
   const auto mine = local_rows(global, o_.rank, o_.world_size);
-  const auto xi = x_.shape().inner(), yi = y_.shape().inner();
+  const auto xi = x_shape_.inner(), yi = y_.shape().inner();
   batch_.size = mine.end - mine.begin;
   batch_.global_size = global;
   batch_.offset = mine.begin;
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
-    std::memcpy(x_rows_.data() + i * xi, x_.data() + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
+    float* dst = x_rows_.data() + i * xi;
+    if (x_float_ != nullptr) {
+      std::memcpy(dst, x_float_ + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
+    } else {
+      const std::uint8_t* src = x_bytes_ + row * xi;
+      for (std::int64_t j = 0; j < xi; ++j) dst[j] = static_cast<float>(src[j]) * scale_;
+    }
     std::memcpy(y_rows_.data() + i * yi, y_.data() + row * yi, static_cast<std::size_t>(yi) * sizeof(float));
   }
-  Shape xs = x_.shape(), ys = y_.shape();
+  Shape xs = x_shape_, ys = y_.shape();
   xs[0] = ys[0] = batch_.size;
   batch_.x = {x_rows_.data(), xs};
   batch_.y = {y_rows_.data(), ys};

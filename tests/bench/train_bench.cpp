@@ -6,7 +6,8 @@
 //   build/tests/bench/train_bench --model cnn --threads 2 --epochs 2    # + test accuracy
 //
 // Fashion-MNIST is read once from data/fashion-mnist.h5 (data::ShardReader, one
-// batch holding the whole split) and kept in memory; every rank takes its part of
+// batch holding the whole split) and kept in memory as stored (uint8 and a scale,
+// converted per batch, like torch_bench.py); every rank takes its part of
 // each global batch (ArrayBatchSource), gradients are all-reduced, Adam 1e-3.
 // `--warmup` steps run first, then `--steps` steps are timed (Model::fit on a
 // source that ends the epoch after that many steps). The last line is
@@ -94,27 +95,46 @@ double since_launch(long long launch_ns) {
   return static_cast<double>(now - launch_ns) * 1e-9;
 }
 
+// Images as stored (uint8, value = stored * scale), as torch_bench.py holds them
+// too: a quarter of the memory of float32, converted per batch.
 struct Split {
-  Tensor x, y;
+  BasicTensor<std::uint8_t> x;
+  float scale = 1.0f;
+  Tensor y;
 };
 
+// x's shape for the model: [N, 784] for the MLP (PyTorch's x.view(-1, 784)).
+Shape model_x_shape(const std::string& model, std::int64_t rows, const Shape& sample) {
+  if (model == "mlp") return {rows, sample.numel()};
+  Shape s{rows};
+  for (int i = 0; i < sample.rank(); ++i) s.push_back(sample[i]);
+  return s;
+}
+
 // The whole split in memory, read in file order by data::ShardReader in pieces of
-// 4096 rows (so the peak memory is the arrays plus one piece).
-Split read_split(const std::string& path, const std::string& split) {
+// 4096 rows (so the peak memory is the arrays plus one piece). The reader gives
+// float(stored) * scale; stored comes back exactly as round(value / scale).
+Split read_split(const std::string& path, const std::string& split, const std::string& model) {
   const auto info = data::read_dataset_info(path);
   const auto& si = info.split(split);
+  if (si.x_type != data::StorageType::kUint8) throw Error("train_bench: " + path + " /" + split + "/x must be uint8");
   constexpr std::int64_t kPiece = 4096;
   data::ShardReader reader({.path = path, .split = split, .global_batch = kPiece, .shuffle = false,
                             .prefetch = false, .check_stripe = false});
-  const Shape& xs = si.sample_shape;
-  Shape x_shape{si.rows};
-  for (int i = 0; i < xs.rank(); ++i) x_shape.push_back(xs[i]);
-  Split s{Tensor(x_shape), Tensor(Shape{si.rows})};
+  Split s{BasicTensor<std::uint8_t>(model_x_shape(model, si.rows, si.sample_shape)), si.scale, Tensor(Shape{si.rows})};
   reader.start_epoch(0);
   std::int64_t at = 0;
   while (const data::Batch* b = reader.next()) {
     if (b->y.size() != b->count) throw Error("train_bench: " + path + " /" + split + " y must hold class ids");
-    std::memcpy(s.x.data() + at * si.features(), b->x.data, static_cast<std::size_t>(b->x.size()) * sizeof(float));
+    std::uint8_t* dst = s.x.data() + at * si.features();
+    const float inverse = 1.0f / si.scale;
+    bool exact = true;
+    const std::int64_t n = b->x.size();
+    for (std::int64_t i = 0; i < n; ++i) {
+      dst[i] = static_cast<std::uint8_t>(b->x.data[i] * inverse + 0.5f);
+      exact &= static_cast<float>(dst[i]) * si.scale == b->x.data[i];
+    }
+    if (!exact) throw Error("train_bench: " + path + " /" + split + ": uint8 values do not round-trip");
     std::memcpy(s.y.data() + at, b->y.data, static_cast<std::size_t>(b->count) * sizeof(float));
     at += b->count;
   }
@@ -122,11 +142,10 @@ Split read_split(const std::string& path, const std::string& split) {
   return s;
 }
 
-Split synthetic_split(std::int64_t rows, std::uint64_t seed) {
-  Split s{Tensor({rows, 28, 28, 1}), Tensor({rows})};
+Split synthetic_split(std::int64_t rows, std::uint64_t seed, const std::string& model) {
+  Split s{BasicTensor<std::uint8_t>(model_x_shape(model, rows, {28, 28, 1})), 1.0f / 255.0f, Tensor({rows})};
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
-  for (std::int64_t i = 0; i < s.x.size(); ++i) s.x[i] = pixel(rng);
+  for (std::int64_t i = 0; i < s.x.size(); ++i) s.x[i] = static_cast<std::uint8_t>(rng() & 0xff);
   for (std::int64_t i = 0; i < rows; ++i) s.y[i] = static_cast<float>(rng() % 10);
   return s;
 }
@@ -196,8 +215,7 @@ double peak_rss_mib() {
 
 int run(const Args& a, dist::Communicator& comm) {
   const bool root = comm.rank() == 0;
-  Split train = a.synthetic ? synthetic_split(55000, a.seed) : read_split(a.data, "train");
-  if (a.model == "mlp") train.x.reshape({train.x.shape()[0], 784});
+  Split train = a.synthetic ? synthetic_split(55000, a.seed, a.model) : read_split(a.data, "train", a.model);
 
   Model model = make_model(a.model, a.seed);
   auto loss = losses::parse_loss("sparse_categorical_crossentropy");
@@ -209,7 +227,7 @@ int run(const Args& a, dist::Communicator& comm) {
   if (comm.size() > 1) model.set_communicator(&comm);
   if (a.bucket_mib > 0) model.set_bucket_bytes(static_cast<std::size_t>(a.bucket_mib * (1 << 20)));
 
-  ArrayBatchSource source(train.x, train.y,
+  ArrayBatchSource source(train.x, train.scale, train.y,
                           {.batch_size = a.batch, .shuffle = true, .seed = a.seed, .rank = comm.rank(),
                            .world_size = comm.size()});
   auto clock = std::make_shared<FirstStepClock>(a.launch_ns);
@@ -251,9 +269,8 @@ int run(const Args& a, dist::Communicator& comm) {
     all.epochs = a.epochs;
     all.verbose = 0;
     fresh.fit(source, all);
-    Split test = a.synthetic ? synthetic_split(10000, a.seed + 1) : read_split(a.data, "test");
-    if (a.model == "mlp") test.x.reshape({test.x.shape()[0], 784});
-    ArrayBatchSource test_source(test.x, test.y,
+    Split test = a.synthetic ? synthetic_split(10000, a.seed + 1, a.model) : read_split(a.data, "test", a.model);
+    ArrayBatchSource test_source(test.x, test.scale, test.y,
                                  {.batch_size = 1000, .shuffle = false, .seed = 0, .rank = comm.rank(),
                                   .world_size = comm.size()});
     accuracy = fresh.evaluate(test_source).get("accuracy");

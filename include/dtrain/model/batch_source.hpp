@@ -62,20 +62,30 @@ struct ArrayBatchOptions {
 };
 
 // In-memory x [N, ...] and y [N] or [N, k] (each rank may hold the whole arrays).
+// x is float, or uint8 with a scale (value = float(stored) * scale, as dtrain's
+// HDF5 files keep images): a quarter of the memory, converted per batch.
+// The arrays must outlive the source.
 class ArrayBatchSource final : public BatchSource {
  public:
   ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o);
+  ArrayBatchSource(const BasicTensor<std::uint8_t>& x, float scale, const Tensor& y, ArrayBatchOptions o);
   std::int64_t steps_per_epoch() const override;
   std::int64_t batch_size() const override { return o_.batch_size; }
   std::int64_t max_local_batch() const override;
-  std::int64_t rows() const override { return x_.shape()[0]; }
+  std::int64_t rows() const override { return x_shape_[0]; }
   Shape x_sample_shape() const override;
   Shape y_sample_shape() const override;
   void start_epoch(std::int64_t epoch, std::int64_t first_step = 0) override;
   const Batch& next() override;
 
  private:
-  const Tensor& x_;
+  ArrayBatchSource(const Shape& x_shape, const float* x_float, const std::uint8_t* x_bytes, float scale,
+                   const Tensor& y, ArrayBatchOptions o);
+
+  Shape x_shape_;
+  const float* x_float_;         // float x, or
+  const std::uint8_t* x_bytes_;  // uint8 x times scale_
+  float scale_;
   const Tensor& y_;
   ArrayBatchOptions o_;
   std::vector<std::int64_t> order_;
