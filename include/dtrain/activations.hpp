@@ -2,6 +2,7 @@
 //
 //   check_activation("relu", "Dense 'dense'");          // throws for unknown names
 //   auto y = apply_activation(g, x, "gelu");
+//   auto h = apply_bias_activation(g, matmul(g, x, w), b, "relu");   // bias_relu
 //
 // Names: linear, relu, leaky_relu (alpha 0.2), elu (alpha 1), gelu (exact),
 // sigmoid, tanh, softplus, softmax (last axis).
@@ -20,5 +21,9 @@ void check_activation(const std::string& name, const std::string& owner);
 
 template <class T>
 graph::NodeId apply_activation(graph::Graph<T>& g, graph::NodeId x, const std::string& name);
+// A layer's bias (bias < 0: none) and activation: bias + relu is one fused op.
+template <class T>
+graph::NodeId apply_bias_activation(graph::Graph<T>& g, graph::NodeId x, graph::NodeId bias,
+                                    const std::string& name);
 
 }  // namespace dtrain

@@ -36,7 +36,18 @@ graph::NodeId apply_activation(graph::Graph<T>& g, graph::NodeId x, const std::s
   return x;
 }
 
+template <class T>
+graph::NodeId apply_bias_activation(graph::Graph<T>& g, graph::NodeId x, graph::NodeId bias, const std::string& name) {
+  if (bias < 0) return apply_activation(g, x, name);
+  if (name == "relu") return graph::bias_relu(g, x, bias);
+  return apply_activation(g, graph::bias_add(g, x, bias), name);
+}
+
 template graph::NodeId apply_activation<float>(graph::Graph<float>&, graph::NodeId, const std::string&);
 template graph::NodeId apply_activation<double>(graph::Graph<double>&, graph::NodeId, const std::string&);
+template graph::NodeId apply_bias_activation<float>(graph::Graph<float>&, graph::NodeId, graph::NodeId,
+                                                    const std::string&);
+template graph::NodeId apply_bias_activation<double>(graph::Graph<double>&, graph::NodeId, graph::NodeId,
+                                                     const std::string&);
 
 }  // namespace dtrain

@@ -52,8 +52,7 @@ Shape Conv2DLayer::do_build(std::span<const Shape> in) {
 template <class T>
 graph::NodeId Conv2DLayer::call_t(CallContext<T>& c, std::span<const graph::NodeId> in) const {
   auto y = graph::conv2d(c.g, in[0], c.params[0], to_int2(o_.strides), graph::parse_padding(o_.padding));
-  if (o_.use_bias) y = graph::bias_add(c.g, y, c.params[1]);
-  return apply_activation(c.g, y, o_.activation);
+  return apply_bias_activation(c.g, y, o_.use_bias ? c.params[1] : graph::NodeId{-1}, o_.activation);
 }
 
 Config Conv2DLayer::config() const {

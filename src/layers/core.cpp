@@ -28,8 +28,7 @@ Shape DenseLayer::do_build(std::span<const Shape> in) {
 template <class T>
 graph::NodeId DenseLayer::call_t(CallContext<T>& c, std::span<const graph::NodeId> in) const {
   auto y = graph::matmul(c.g, in[0], c.params[0]);
-  if (o_.use_bias) y = graph::bias_add(c.g, y, c.params[1]);
-  return apply_activation(c.g, y, o_.activation);
+  return apply_bias_activation(c.g, y, o_.use_bias ? c.params[1] : graph::NodeId{-1}, o_.activation);
 }
 
 Config DenseLayer::config() const {

@@ -1,4 +1,4 @@
-// matmul and bias_add: the dense layer's ops.
+// matmul, bias_add and bias_relu: the dense layer's ops.
 #include "common.hpp"
 
 #include "dtrain/graph/ops.hpp"
@@ -55,17 +55,27 @@ class MatMul final : public Op<T> {
   }
 };
 
-// out[r, :] = x[r, :] + b;  dx += dout;  db += Σ_r dout[r, :]
+// bias_add: out[r, :] = x[r, :] + b;  dx += dout;  db += Σ_r dout[r, :]
+// bias_relu: out = max(x + b, 0), the relu of a Dense or Conv2D layer fused with
+// its bias (one pass and one tensor fewer); dz = dout where out > 0, else 0;
+// dx += dz;  db += Σ_r dz[r, :].
+// db: each block of rows sums into its own row of the workspace, in row order;
+// the blocks are then added in order (deterministic, parallel over rows).
 template <class T>
 class BiasAdd final : public Op<T> {
  public:
-  std::string name() const override { return "bias_add"; }
+  explicit BiasAdd(bool relu) : relu_(relu) {}
+  std::string name() const override { return relu_ ? "bias_relu" : "bias_add"; }
   Shape output_shape(std::span<const Shape> in) const override {
     expect_inputs(name(), in, 2);
     if (in[0].rank() < 1 || in[1].rank() != 1 || in[0][in[0].rank() - 1] != in[1][0]) {
       throw_shape_error(name(), in, "bias must be a vector matching the last dimension");
     }
     return in[0];
+  }
+  std::int64_t workspace_size(std::span<const Shape> in, const Shape& /*out*/) const override {
+    const auto n = in[1][0];
+    return blocks(in[0].numel() / n, n) * n;
   }
   void forward(const OpContext<T>& c) override {
     const auto n = c.in[1].shape[0];
@@ -74,32 +84,47 @@ class BiasAdd final : public Op<T> {
     kernels::for_blocks(rows, row_block(n), [&](std::int64_t r0, std::int64_t r1) {
       MatrixMap<T> out(c.out.data + r0 * n, r1 - r0, n);
       Eigen::Map<const RowMatrix<T>> x(c.in[0].data + r0 * n, r1 - r0, n);
-      out.noalias() = x.rowwise() + b;
+      if (relu_) {
+        out.noalias() = (x.rowwise() + b).cwiseMax(T(0));
+      } else {
+        out.noalias() = x.rowwise() + b;
+      }
     });
   }
   void backward(const OpContext<T>& c) override {
     const auto n = c.in[1].shape[0];
     const auto rows = c.in[0].size() / n;
+    const T* out = c.out.data;
+    const T* dout = c.dout.data;
+    const bool relu = relu_;
+    auto dz = [=](std::int64_t i) { return !relu || out[i] > T(0) ? dout[i] : T(0); };
     if (!c.din[0].empty()) {
+      T* dx = c.din[0].data;
       detail::for_elements(c.dout.size(), [&](std::int64_t b, std::int64_t e) {
-        for (auto i = b; i < e; ++i) c.din[0].data[i] += c.dout.data[i];
+        for (auto i = b; i < e; ++i) dx[i] += dz(i);
       });
     }
-    if (!c.din[1].empty()) {
-      // Column blocks, each summing every row in order: deterministic.
-      constexpr std::int64_t kCols = 64;
-      kernels::for_blocks(n, kCols, [&](std::int64_t c0, std::int64_t c1) {
-        T* db = c.din[1].data;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const T* d = c.dout.data + r * n;
-          for (auto j = c0; j < c1; ++j) db[j] += d[j];
-        }
-      });
+    if (c.din[1].empty()) return;
+    const auto block = row_block(n);
+    T* partial = c.workspace.data;
+    kernels::for_blocks(rows, block, [&](std::int64_t r0, std::int64_t r1) {
+      T* sum = partial + (r0 / block) * n;
+      std::fill_n(sum, n, T(0));
+      for (auto r = r0; r < r1; ++r) {
+        for (std::int64_t j = 0; j < n; ++j) sum[j] += dz(r * n + j);
+      }
+    });
+    T* db = c.din[1].data;
+    for (std::int64_t k = 0; k < blocks(rows, n); ++k) {
+      for (std::int64_t j = 0; j < n; ++j) db[j] += partial[k * n + j];
     }
   }
 
  private:
   static std::int64_t row_block(std::int64_t n) { return std::max<std::int64_t>(1, detail::kElementBlock / n); }
+  static std::int64_t blocks(std::int64_t rows, std::int64_t n) { return (rows + row_block(n) - 1) / row_block(n); }
+
+  bool relu_;
 };
 
 }  // namespace
@@ -110,10 +135,15 @@ NodeId matmul(Graph<T>& g, NodeId a, NodeId b) {
 }
 template <class T>
 NodeId bias_add(Graph<T>& g, NodeId x, NodeId b) {
-  return detail::add_op<T, BiasAdd<T>>(g, {x, b});
+  return detail::add_op<T, BiasAdd<T>>(g, {x, b}, false);
+}
+template <class T>
+NodeId bias_relu(Graph<T>& g, NodeId x, NodeId b) {
+  return detail::add_op<T, BiasAdd<T>>(g, {x, b}, true);
 }
 
 DTRAIN_INSTANTIATE_BUILDER(NodeId, matmul, NodeId, NodeId)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, bias_add, NodeId, NodeId)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, bias_relu, NodeId, NodeId)
 
 }  // namespace dtrain::graph

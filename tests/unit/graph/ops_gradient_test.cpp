@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 namespace dtrain {
 namespace {
 
@@ -106,6 +109,42 @@ TEST(OpGradient, BiasAdd) {
     EXPECT_GRADIENTS_OK(check_gradients({s, {s[s.rank() - 1]}},
                                         [](auto& g, const Ids& in) { return graph::bias_add(g, in[0], in[1]); }));
   }
+}
+
+TEST(OpGradient, BiasRelu) {
+  // 10·x keeps x + b away from relu's kink (|10x| >= 4 > |b|), both signs.
+  GradCheckOptions o;
+  o.min_abs = 0.4;
+  for (const Shape& s : {Shape{4, 3}, Shape{2, 3, 5}}) {
+    EXPECT_GRADIENTS_OK(check_gradients(
+        {s, {s[s.rank() - 1]}},
+        [](auto& g, const Ids& in) { return graph::bias_relu(g, graph::scale(g, in[0], 10.0), in[1]); }, o));
+  }
+}
+
+TEST(OpGradient, BiasReluEqualsReluOfBiasAddAcrossRowBlocks) {
+  // 37 x 1024: row blocks of 16 rows (bias gradient summed per block, then in
+  // block order); the same values as relu(bias_add) up to rounding.
+  auto run = [](bool fused) {
+    graph::Graph<double> g;
+    const auto x = g.input("x", {37, 1024}, true);
+    const auto b = g.parameter("b", {1024});
+    const auto y = fused ? graph::bias_relu(g, x, b) : graph::relu(g, graph::bias_add(g, x, b));
+    const auto loss = graph::sum(g, graph::square(g, y));
+    g.plan(37);
+    auto xv = g.value(x);
+    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = std::sin(0.7 * static_cast<double>(i));
+    auto bv = g.parameter_values();
+    for (std::size_t i = 0; i < bv.size(); ++i) bv[i] = 0.3 * std::cos(0.3 * static_cast<double>(i));
+    g.forward();
+    g.backward(loss);
+    std::vector<double> out(g.grad(x).data, g.grad(x).data + g.grad(x).size());
+    out.insert(out.end(), g.parameter_grads().begin(), g.parameter_grads().end());
+    return out;
+  };
+  const auto fused = run(true), plain = run(false);
+  ASSERT_EQ(fused.size(), plain.size());
+  for (std::size_t i = 0; i < fused.size(); ++i) ASSERT_NEAR(fused[i], plain[i], 1e-9 * (1 + std::abs(plain[i]))) << i;
 }
 
 TEST(OpGradient, AddSubMul) {
