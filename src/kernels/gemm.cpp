@@ -20,27 +20,49 @@ void assign(Dst&& dst, const Expr& expr, bool accumulate) {
   }
 }
 
+// Short, wide outputs (a batch of activations times the weights) are cut into
+// column blocks: each block packs all of A and its own slice of B, so the
+// weights are packed once. Row blocks would pack all of B once per block: 4x the
+// MLP's 1.6 MB first kernel at batch 128. Tall outputs (convolutions) keep row
+// blocks for parallelism.
+bool column_blocks(std::int64_t rows, std::int64_t cols) { return cols >= 2 * kGemmColBlock && rows <= cols; }
+
 }  // namespace
 
 template <class T>
 void gemm_nn(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n,
              bool accumulate) {
+  const CMap<T> am(a, m, k);
   const CMap<T> bm(b, k, n);
+  if (column_blocks(m, n)) {
+    for_blocks(n, kGemmColBlock, [&](std::int64_t c0, std::int64_t c1) {
+      Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> cm(c + c0, m, c1 - c0, Eigen::OuterStride<>(n));
+      assign(cm, am * bm.middleCols(c0, c1 - c0), accumulate);
+    });
+    return;
+  }
   for_blocks(m, kGemmRowBlock, [&](std::int64_t r0, std::int64_t r1) {
-    const CMap<T> am(a + r0 * k, r1 - r0, k);
     MMap<T> cm(c + r0 * n, r1 - r0, n);
-    assign(cm, am * bm, accumulate);
+    assign(cm, am.middleRows(r0, r1 - r0) * bm, accumulate);
   });
 }
 
+// As gemm_nn: column blocks of C (rows of B) when C is short and wide.
 template <class T>
 void gemm_nt(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k,
              bool accumulate) {
+  const CMap<T> am(a, m, n);
   const CMap<T> bm(b, k, n);
+  if (column_blocks(m, k)) {
+    for_blocks(k, kGemmColBlock, [&](std::int64_t c0, std::int64_t c1) {
+      Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>> cm(c + c0, m, c1 - c0, Eigen::OuterStride<>(k));
+      assign(cm, am * bm.middleRows(c0, c1 - c0).transpose(), accumulate);
+    });
+    return;
+  }
   for_blocks(m, kGemmRowBlock, [&](std::int64_t r0, std::int64_t r1) {
-    const CMap<T> am(a + r0 * n, r1 - r0, n);
     MMap<T> cm(c + r0 * k, r1 - r0, k);
-    assign(cm, am * bm.transpose(), accumulate);
+    assign(cm, am.middleRows(r0, r1 - r0) * bm.transpose(), accumulate);
   });
 }
 

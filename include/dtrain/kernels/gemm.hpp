@@ -13,8 +13,10 @@
 namespace dtrain::kernels {
 
 // Rows of the output computed per task by gemm_nn / gemm_nt (a fixed constant:
-// changing it changes rounding, never correctness).
+// changing it changes rounding, never correctness), or columns per task when the
+// output is short and wide (see gemm.cpp). The choice depends on the shapes only.
 inline constexpr std::int64_t kGemmRowBlock = 32;
+inline constexpr std::int64_t kGemmColBlock = 128;
 // gemm_tn splits a wide weight gradient (n >= 2 blocks) into column blocks,
 // a narrow one into row blocks. The choice depends on the shapes only.
 inline constexpr std::int64_t kGemmTnColBlock = 128;
