@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libopenmpi-dev openmpi-bin
-  libtbb-dev libeigen3-dev libhdf5-dev hdf5-tools zlib1g-dev
+  libtbb-dev libeigen3-dev libopenblas-pthread-dev libhdf5-dev hdf5-tools zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
   dataset-fashion-mnist
