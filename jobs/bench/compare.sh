@@ -56,16 +56,15 @@ py=${PYTHON:-/usr/bin/python3}
 data="$root/data/fashion-mnist.h5"
 
 # --- 1. what it needs --------------------------------------------------------------
+# dtrain's own packages (jobs/lib/install_deps.sh, with OpenBLAS) plus the peer's.
 need=(python3-torch python3-numpy python3-h5py libopenblas0-pthread dataset-fashion-mnist)
-missing=()
-for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$install" = 1 ] && [ "$(id -u)" = 0 ]; then
-    echo "== installing ${missing[*]}"
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-  else
-    echo "compare.sh: missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+if [ "$install" = 1 ]; then
+  "$root/jobs/lib/install_deps.sh" "${need[@]}"
+else
+  missing=()
+  for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "compare.sh: missing packages: ${missing[*]} (run without --no-install as root)" >&2
     exit 1
   fi
 fi

@@ -28,12 +28,12 @@ struct GradientReducer::State {
 
   // Per step.
   bool in_step = false;
-  std::vector<std::uint8_t> ready;          // per parameter: whole gradient final
-  std::vector<std::int64_t> final_prefix;   // per parameter: elements known final
-  std::vector<MPI_Request> requests;  // per bucket
-  std::vector<std::uint64_t> seqs;    // per bucket
-  std::size_t next_start = 0;         // buckets start in this order
-  std::size_t next_poll = 0;          // first bucket not known complete
+  std::vector<std::uint8_t> ready;         // per parameter: whole gradient final
+  std::vector<std::int64_t> final_prefix;  // per parameter: elements known final
+  std::vector<MPI_Request> requests;       // per bucket
+  std::vector<std::uint64_t> seqs;         // per bucket
+  std::size_t next_start = 0;              // buckets start in this order
+  std::size_t next_poll = 0;               // first bucket not known complete
   MPI_Request count_request = MPI_REQUEST_NULL;
   std::uint64_t count_seq = 0;
   std::int64_t count = 0;  // local, then global sample count
