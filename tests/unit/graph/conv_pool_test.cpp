@@ -266,6 +266,65 @@ TEST(PoolValues, MaxGradientGoesToTheFirstMaxOfATie) {
   EXPECT_EQ(std::vector<double>(d.data, d.data + 4), (std::vector<double>{0, 1, 0, 0}));
 }
 
+// Max pooling against a direct loop on values with many ties (integers 0..3),
+// several channels and batches, every kind of window: each output's gradient
+// must reach exactly the first cell (row-major, inside the image) holding the
+// max of its own channel. Float, so the argmax index kept as a T is exercised
+// in the precision the benchmarks use.
+TEST(PoolReference, MaxWithTiesMatchesDirectLoops) {
+  const PoolCase cases[] = {
+      {{3, 6, 6, 5}, {2, 2}, {2, 2}, Padding::kValid},  // the CNN's pool
+      {{2, 7, 5, 3}, {2, 2}, {2, 2}, Padding::kValid},  // odd sizes: last row/column dropped
+      {{2, 7, 7, 3}, {2, 2}, {2, 2}, Padding::kSame},   // odd size, padded bottom/right
+      {{2, 5, 6, 4}, {3, 3}, {1, 1}, Padding::kSame},   // overlapping windows, padding on all sides
+      {{2, 7, 7, 2}, {3, 3}, {2, 2}, Padding::kSame},   // overlapping, stride 2
+      {{1, 6, 7, 17}, {2, 3}, {3, 1}, Padding::kValid}, // non-square, channels not a vector multiple
+  };
+  for (const auto& c : cases) {
+    Graph<float> g;
+    const auto x = g.input("x", {kBatch, c.x[1], c.x[2], c.x[3]}, true);
+    const auto y = graph::max_pool2d(g, x, c.pool, c.strides, c.padding);
+    const auto p = g.input("p", g.shape(y));
+    const auto loss = graph::sum(g, graph::mul(g, y, p));
+    g.plan(c.x[0]);
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> small(0, 3);
+    auto xv = g.value(x);
+    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = static_cast<float>(small(rng));
+    auto pv = g.value(p);
+    for (std::int64_t i = 0; i < pv.size(); ++i) pv.data[i] = static_cast<float>(i % 7 + 1);
+    g.forward();
+    g.backward(loss);
+
+    const auto w = kernels::make_window2d(c.x[1], c.x[2], c.x[3], c.pool[0], c.pool[1], c.strides[0], c.strides[1],
+                                          c.padding == Padding::kSame);
+    const auto ch = c.x[3];
+    std::vector<float> want_y(static_cast<std::size_t>(c.x[0] * w.oh * w.ow * ch));
+    std::vector<float> want_dx(static_cast<std::size_t>(xv.size()), 0.f);
+    for (std::int64_t n = 0; n < c.x[0]; ++n)
+      for (std::int64_t oy = 0; oy < w.oh; ++oy)
+        for (std::int64_t ox = 0; ox < w.ow; ++ox)
+          for (std::int64_t k = 0; k < ch; ++k) {
+            const auto o = ((n * w.oh + oy) * w.ow + ox) * ch + k;
+            std::int64_t best = -1;
+            for (std::int64_t ky = 0; ky < w.kh; ++ky)
+              for (std::int64_t kx = 0; kx < w.kw; ++kx) {
+                const auto iy = oy * w.sh - w.pad_top + ky, ix = ox * w.sw - w.pad_left + kx;
+                if (iy < 0 || iy >= w.h || ix < 0 || ix >= w.w) continue;
+                const auto i = ((n * w.h + iy) * w.w + ix) * ch + k;
+                if (best < 0 || xv.data[i] > xv.data[best]) best = i;
+              }
+            want_y[static_cast<std::size_t>(o)] = xv.data[best];
+            want_dx[static_cast<std::size_t>(best)] += pv.data[o];
+          }
+    const auto got_y = g.value(y);
+    const auto got_dx = g.grad(x);
+    ASSERT_EQ(static_cast<std::size_t>(got_y.size()), want_y.size());
+    EXPECT_EQ(std::vector<float>(got_y.data, got_y.data + got_y.size()), want_y) << "x " << c.x.str();
+    EXPECT_EQ(std::vector<float>(got_dx.data, got_dx.data + got_dx.size()), want_dx) << "x " << c.x.str();
+  }
+}
+
 // ---------------------------------------------------------------- errors
 
 template <class F>
