@@ -4,14 +4,16 @@
 // the shapes only). Blocks are dealt round-robin to a fixed number of slots;
 // each slot owns a slice of the workspace and runs its blocks in order:
 //   forward:  cols = im2col(x_block);  out_block = cols · K
+//             ('valid' with long window rows: out_block from x directly, no cols)
 //   backward: cols = im2col(x_block);  dK_slot (+)= colsᵀ · dout_block
 //             dcols = dout_block · Kᵀ (reusing the cols slice);  dx_block += col2im(dcols)
-// then dK += Σ_slot dK_slot in slot order. The products are kernels::small_gemm
-// (no packing: ≈ 129 GFLOP/s at conv2's shape of the benchmark CNN on one Zen 4
-// core, where Eigen's products ran at ≈ 65); Kᵀ is written once per backward
-// into the workspace so that the product for dcols reads whole rows. K is the kernel [kh,kw,cin,cout] read
-// as a row-major [kh*kw*cin, cout] matrix. Neither the blocks, nor the slots,
-// nor the order of any sum depends on the thread count: bitwise reproducible.
+// then dK += Σ_slot dK_slot in slot order. K is the kernel [kh,kw,cin,cout] read
+// as a row-major [kh*kw*cin, cout] matrix; Kᵀ is written once per backward into
+// the workspace so that the product for dcols reads whole rows. The products
+// are kernels::small_gemm (no packing: ≈ 129 GFLOP/s at conv2's shape of the
+// benchmark CNN on one Zen 4 core, where Eigen's products ran at ≈ 65).
+// Neither the blocks, nor the slots, nor the order of any sum depends on the
+// thread count: bitwise reproducible.
 // Backward recomputes im2col instead of keeping cols from forward: it reads the
 // input (kh*kw times smaller than cols) and keeps the slices hot in cache.
 #include "common.hpp"
@@ -33,6 +35,13 @@ constexpr std::int64_t kRowsPerBlock = 512;
 // At most this many slots (tasks) per conv: bounds the workspace and the
 // number of partial kernel gradients.
 constexpr std::int64_t kMaxSlots = 16;
+// The direct forward makes one product per output row and window row
+// (k = kw*cin): shorter than this, starting and storing the accumulators per
+// product costs more than im2col saves (the Fashion-MNIST CNN: conv1 kw*cin = 3
+// keeps im2col, conv2 kw*cin = 96 goes direct). Backward keeps im2col: dK
+// needs colsᵀ, and dx as one product per tap (9 per output row, m = ow) was
+// measured slower than dcols = dout·Kᵀ + col2im_add.
+constexpr std::int64_t kDirectMinRun = 32;
 
 std::string dims(std::int64_t a, std::int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
@@ -49,6 +58,9 @@ struct ConvPlan {
   std::int64_t per_block = 1;  // images per block
   std::int64_t blocks = 0;
   std::int64_t slots = 0;
+  // 'valid' padding and window rows of at least kDirectMinRun elements: forward
+  // reads the images directly (see Conv2d::forward_direct).
+  bool direct = false;
 
   std::int64_t cols_slice() const { return per_block * win.positions() * win.patch(); }
   std::int64_t kernel_size() const { return win.patch() * cout; }
@@ -97,6 +109,7 @@ class Conv2d final : public Op<T> {
     for_slots(p, [&](std::int64_t s, std::int64_t n0, std::int64_t n) {
       const T* x = c.in[0].data + n0 * p.win.image_size();
       T* out = c.out.data + n0 * positions * p.cout;
+      if (p.direct) return forward_direct(p, x, k, n, out);
       T* cols = c.workspace.data + s * p.cols_slice();
       kernels::im2col(p.win, x, n, cols);
       const auto rows = n * positions;
@@ -153,7 +166,27 @@ class Conv2d final : public Op<T> {
     p.per_block = std::max<std::int64_t>(1, kRowsPerBlock / p.win.positions());
     p.blocks = kernels::block_count(p.batch, p.per_block);
     p.slots = std::min(p.blocks, kMaxSlots);
+    p.direct = padding_ == Padding::kValid && p.win.kw * p.win.c >= kDirectMinRun;
     return p;
+  }
+
+  // Direct forward ('valid'): for output row oy and window row ky, the windows
+  // of the row's positions read x row oy*sh + ky at kw*cin consecutive elements
+  // from ox*sw*cin: a strided A for small_gemm, no im2col. out row (n, oy) =
+  // Σ_ky x_rows · K[ky] (ky in order).
+  static void forward_direct(const ConvPlan& p, const T* x, const T* k, std::int64_t images, T* out) {
+    const auto& w = p.win;
+    const auto run = w.kw * w.c;
+    for (std::int64_t n = 0; n < images; ++n) {
+      const T* img = x + n * w.image_size();
+      for (std::int64_t oy = 0; oy < w.oh; ++oy, out += w.ow * p.cout) {
+        for (std::int64_t ky = 0; ky < w.kh; ++ky) {
+          const T* row = img + (oy * w.sh + ky) * w.w * w.c;
+          kernels::small_gemm(w.ow, p.cout, run, row, w.sw * w.c, 1, k + ky * run * p.cout, p.cout, out, p.cout,
+                              ky > 0);
+        }
+      }
+    }
   }
 
   // fn(slot, first image, images) for every block; slot s runs blocks s, s+slots, ... in order.

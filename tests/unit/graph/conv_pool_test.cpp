@@ -1,6 +1,6 @@
 // conv2d, max_pool2d, avg_pool2d: finite-difference gradients, hand-computed
 // values, TensorFlow's 'same' padding, shape errors, a direct-loop reference
-// across many image blocks, and bitwise-identical results with 1 and 2 threads.
+// across many image blocks, and bitwise-identical results with 1, 2 and 4 threads.
 #include "dtrain/core/error.hpp"
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/graph/ops.hpp"
@@ -60,6 +60,10 @@ TEST(ConvGradient, MatchesFiniteDifferences) {
       {{2, 5, 5, 4}, {3, 3, 4, 2}, {1, 1}, Padding::kValid},  // patch 36
       {{2, 6, 6, 5}, {3, 3, 5, 3}, {2, 2}, Padding::kSame},   // patch 45, stride 2
       {{1, 5, 7, 6}, {2, 3, 6, 2}, {2, 1}, Padding::kSame},   // patch 36, non-square
+      // 'valid' with window rows kw*cin >= 32: the direct path (no im2col in forward and dx)
+      {{2, 5, 5, 12}, {3, 3, 12, 2}, {1, 1}, Padding::kValid},  // row 36
+      {{2, 6, 7, 11}, {2, 3, 11, 3}, {2, 2}, Padding::kValid},  // row 33, stride 2, non-square
+      {{1, 5, 8, 16}, {3, 2, 16, 2}, {1, 3}, Padding::kValid},  // row 32, column stride 3 > kw
   };
   for (const auto& c : gemm_cases) {
     const auto r = check_gradients({c.x, c.k}, [&](auto& g, const Ids& in) {
@@ -424,7 +428,11 @@ TEST(ConvReference, ManyBlocksAndSlotsAndSmallerBatches) {
   // Stride 2 valid on 23x23 (121 positions, 4 images a block) is the other case.
   // Each with a small patch and a large one.
   const Conv cases[] = {{37, 24, 24, 2, 3, 3, 3, 1, 1, 24, 24, 1, 1}, {37, 24, 24, 5, 3, 3, 3, 1, 1, 24, 24, 1, 1},
-                        {37, 23, 23, 3, 3, 3, 2, 2, 2, 11, 11, 0, 0}, {37, 23, 23, 8, 3, 3, 4, 2, 2, 11, 11, 0, 0}};
+                        {37, 23, 23, 3, 3, 3, 2, 2, 2, 11, 11, 0, 0}, {37, 23, 23, 8, 3, 3, 4, 2, 2, 11, 11, 0, 0},
+                        // 'valid' with kw*cin >= 32 (the direct path): conv2 of the benchmark CNN
+                        // with fewer channels, a non-square one with strides, a wide output.
+                        {37, 13, 13, 16, 3, 3, 5, 1, 1, 11, 11, 0, 0}, {37, 12, 11, 12, 2, 3, 3, 2, 1, 6, 9, 0, 0},
+                        {9, 9, 10, 11, 3, 3, 70, 1, 2, 7, 4, 0, 0}};
   for (const auto& c : cases) {
     for (bool x_grad : {true, false}) {
       Graph<double> g;
@@ -468,8 +476,9 @@ struct CnnRun {
 
 // The Fashion-MNIST CNN's feature extractor on 21 images (not a multiple of
 // any block size): conv 3x3x32, max pool 2, conv 3x3x64 ('same', stride 2 for
-// variety), avg pool, L = Σ out ⊙ p.
-CnnRun run_cnn(int threads) {
+// variety; or 'valid', stride 1 as in the benchmark: the direct path), avg
+// pool, L = Σ out ⊙ p.
+CnnRun run_cnn(int threads, bool valid_conv2 = false) {
   CnnRun r;
   kernels::ThreadScope scope(threads);
   scope.run([&] {
@@ -479,7 +488,7 @@ CnnRun run_cnn(int threads) {
     const auto k2 = g.parameter("conv_2/kernel", {3, 3, 32, 64});
     auto h = graph::max_pool2d(g, graph::relu(g, graph::conv2d(g, x, k1, {1, 1}, Padding::kValid)), {2, 2}, {2, 2},
                                Padding::kValid);
-    h = graph::conv2d(g, h, k2, {2, 2}, Padding::kSame);
+    h = valid_conv2 ? graph::conv2d(g, h, k2, {1, 1}, Padding::kValid) : graph::conv2d(g, h, k2, {2, 2}, Padding::kSame);
     h = graph::avg_pool2d(g, h, {3, 3}, {2, 2}, Padding::kSame);
     const auto p = g.input("p", g.shape(h));
     const auto loss = graph::sum(g, graph::mul(g, h, p));
@@ -504,15 +513,19 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-TEST(ConvDeterminism, OneAndTwoThreadsGiveTheSameBits) {
-  const auto one = run_cnn(1);
-  const auto two = run_cnn(2);
-  ASSERT_FALSE(one.out.empty());
-  EXPECT_TRUE(same_bits(one.out, two.out));
-  EXPECT_TRUE(same_bits(one.grads, two.grads));
-  EXPECT_TRUE(same_bits(one.dx, two.dx));
-  // Not trivially equal: the gradients are there.
-  EXPECT_GT(std::abs(std::accumulate(one.grads.begin(), one.grads.end(), 0.0)), 0.0);
+TEST(ConvDeterminism, OneTwoAndFourThreadsGiveTheSameBits) {
+  for (bool valid : {false, true}) {
+    const auto one = run_cnn(1, valid);
+    ASSERT_FALSE(one.out.empty());
+    // Not trivially equal: the gradients are there.
+    EXPECT_GT(std::abs(std::accumulate(one.grads.begin(), one.grads.end(), 0.0)), 0.0);
+    for (int threads : {2, 4}) {
+      const auto other = run_cnn(threads, valid);
+      EXPECT_TRUE(same_bits(one.out, other.out)) << threads << " threads, valid " << valid;
+      EXPECT_TRUE(same_bits(one.grads, other.grads)) << threads << " threads, valid " << valid;
+      EXPECT_TRUE(same_bits(one.dx, other.dx)) << threads << " threads, valid " << valid;
+    }
+  }
 }
 
 }  // namespace
