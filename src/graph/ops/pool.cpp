@@ -75,7 +75,13 @@ class Pool2d final : public Op<T> {
         for (std::int64_t ox = 0; ox < w.ow; ++ox, y += w.c) {
           const Cells k = cells(w, oy, ox);
           if (max_) {
-            max_window(w, k, x, y, arg);
+            if (k.count() == 4 && w.kh == 2 && w.kw == 2) {
+              max_full<2, 2>(w, x + (k.y0 * w.w + k.x0) * w.c, y, arg);
+            } else if (k.count() == 9 && w.kh == 3 && w.kw == 3) {
+              max_full<3, 3>(w, x + (k.y0 * w.w + k.x0) * w.c, y, arg);
+            } else {
+              max_window(w, k, x, y, arg);
+            }
             arg += w.c;
             continue;
           }
@@ -105,7 +111,13 @@ class Pool2d final : public Op<T> {
         for (std::int64_t ox = 0; ox < w.ow; ++ox, dy += w.c) {
           const Cells k = cells(w, oy, ox);
           if (max_) {
-            route_to_max(w, k, arg, dy, dx);
+            if (k.count() == 4 && w.kh == 2 && w.kw == 2) {
+              route_full<2, 2>(w, arg, dy, dx + (k.y0 * w.w + k.x0) * w.c);
+            } else if (k.count() == 9 && w.kh == 3 && w.kw == 3) {
+              route_full<3, 3>(w, arg, dy, dx + (k.y0 * w.w + k.x0) * w.c);
+            } else {
+              route_to_max(w, k, arg, dy, dx);
+            }
             arg += w.c;
             continue;
           }
@@ -139,6 +151,42 @@ class Pool2d final : public Op<T> {
           y[ch] = wins ? v[ch] : y[ch];
           arg[ch] = wins ? t : arg[ch];
         }
+      }
+    }
+  }
+
+  // max_window for a whole KH×KW window starting at cell x (no padding):
+  // the cells unrolled inside the channel loop, which then vectorises.
+  template <int KH, int KW>
+  static void max_full(const kernels::Window2d& w, const T* __restrict x, T* __restrict y, T* __restrict arg) {
+    std::int64_t off[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) off[t] = ((t / KW) * w.w + t % KW) * w.c;
+    for (std::int64_t ch = 0; ch < w.c; ++ch) {
+      T m = -std::numeric_limits<T>::infinity(), a = 0;
+#pragma GCC unroll 9
+      for (int t = 0; t < KH * KW; ++t) {
+        const T v = x[off[t] + ch];
+        const bool wins = m < v;
+        m = wins ? v : m;
+        a = wins ? T(t) : a;
+      }
+      y[ch] = m;
+      arg[ch] = a;
+    }
+  }
+
+  // route_to_max for a whole KH×KW window starting at cell dx.
+  template <int KH, int KW>
+  static void route_full(const kernels::Window2d& w, const T* __restrict arg, const T* __restrict dy,
+                         T* __restrict dx) {
+    std::int64_t off[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) off[t] = ((t / KW) * w.w + t % KW) * w.c;
+    for (std::int64_t ch = 0; ch < w.c; ++ch) {
+      const T a = arg[ch], g = dy[ch];
+#pragma GCC unroll 9
+      for (int t = 0; t < KH * KW; ++t) {
+        T& d = dx[off[t] + ch];
+        d = a == T(t) ? d + g : d;
       }
     }
   }
