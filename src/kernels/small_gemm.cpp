@@ -51,8 +51,9 @@ struct Simd<double> {
 constexpr int rows_per_tile(int nv) { return nv == 1 ? 16 : nv == 2 ? 12 : nv == 3 ? 8 : 6; }
 constexpr int kMaxVectors = 4;
 
+// k = segs * seg_len steps; step (r, j) reads A column r*a_seg + j*a_col and B row r*seg_len + j.
 struct Args {
-  std::int64_t k, a_row, a_col, ldb, ldc;
+  std::int64_t segs, seg_len, a_row, a_col, a_seg, ldb, ldc;
   bool accumulate;
 };
 
@@ -75,17 +76,19 @@ void tile(const Args& g, const T* a, const T* b, T* c, typename Simd<T>::Mask la
       }
     }
   }
-  for (std::int64_t p = 0; p < g.k; ++p) {
-    const T* bp = b + p * g.ldb;
-    typename S::Reg bv[NV];
+  const T* bp = b;
+  for (std::int64_t r = 0; r < g.segs; ++r) {
+    const T* ap = a + r * g.a_seg;
+    for (std::int64_t j = 0; j < g.seg_len; ++j, bp += g.ldb, ap += g.a_col) {
+      typename S::Reg bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = v + 1 < NV ? S::load(bp + v * W) : S::load(bp + v * W, last);
-    const T* ap = a + p * g.a_col;
+      for (int v = 0; v < NV; ++v) bv[v] = v + 1 < NV ? S::load(bp + v * W) : S::load(bp + v * W, last);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const auto ai = S::set1(ap[i * g.a_row]);
+      for (int i = 0; i < MR; ++i) {
+        const auto ai = S::set1(ap[i * g.a_row]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = S::fma(ai, bv[v], acc[i][v]);
+      }
     }
   }
 #pragma GCC unroll 16
@@ -140,7 +143,7 @@ void run(std::int64_t m, std::int64_t n, const T* a, const T* b, T* c, const Arg
 #else  // no AVX-512: the same sums in the same order by plain loops (rounded without FMA).
 
 struct Args {
-  std::int64_t k, a_row, a_col, ldb, ldc;
+  std::int64_t segs, seg_len, a_row, a_col, a_seg, ldb, ldc;
   bool accumulate;
 };
 
@@ -149,10 +152,12 @@ void run(std::int64_t m, std::int64_t n, const T* a, const T* b, T* c, const Arg
   for (std::int64_t i = 0; i < m; ++i) {
     T* ci = c + i * g.ldc;
     if (!g.accumulate) std::fill_n(ci, n, T(0));
-    for (std::int64_t p = 0; p < g.k; ++p) {
-      const T ai = a[i * g.a_row + p * g.a_col];
-      const T* bp = b + p * g.ldb;
-      for (std::int64_t j = 0; j < n; ++j) ci[j] += ai * bp[j];
+    for (std::int64_t r = 0; r < g.segs; ++r) {
+      for (std::int64_t q = 0; q < g.seg_len; ++q) {
+        const T ai = a[i * g.a_row + r * g.a_seg + q * g.a_col];
+        const T* bp = b + (r * g.seg_len + q) * g.ldb;
+        for (std::int64_t j = 0; j < n; ++j) ci[j] += ai * bp[j];
+      }
     }
   }
 }
@@ -165,12 +170,26 @@ template <class T>
 void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t a_row, std::int64_t a_col,
                 const T* b, std::int64_t ldb, T* c, std::int64_t ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
-  run(m, n, a, b, c, Args{k, a_row, a_col, ldb, ldc, accumulate});
+  run(m, n, a, b, c, Args{1, k, a_row, a_col, 0, ldb, ldc, accumulate});
+}
+
+template <class T>
+void small_gemm_segmented(std::int64_t m, std::int64_t n, std::int64_t segs, std::int64_t seg_len, const T* a,
+                          std::int64_t a_row, std::int64_t a_col, std::int64_t a_seg, const T* b, std::int64_t ldb,
+                          T* c, std::int64_t ldc, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  run(m, n, a, b, c, Args{segs, seg_len, a_row, a_col, a_seg, ldb, ldc, accumulate});
 }
 
 template void small_gemm<float>(std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t, std::int64_t,
                                 const float*, std::int64_t, float*, std::int64_t, bool);
 template void small_gemm<double>(std::int64_t, std::int64_t, std::int64_t, const double*, std::int64_t,
                                  std::int64_t, const double*, std::int64_t, double*, std::int64_t, bool);
+template void small_gemm_segmented<float>(std::int64_t, std::int64_t, std::int64_t, std::int64_t, const float*,
+                                          std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
+                                          float*, std::int64_t, bool);
+template void small_gemm_segmented<double>(std::int64_t, std::int64_t, std::int64_t, std::int64_t, const double*,
+                                           std::int64_t, std::int64_t, std::int64_t, const double*, std::int64_t,
+                                           double*, std::int64_t, bool);
 
 }  // namespace dtrain::kernels

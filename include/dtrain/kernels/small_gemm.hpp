@@ -28,4 +28,14 @@ template <class T>
 void small_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t a_row, std::int64_t a_col,
                 const T* b, std::int64_t ldb, T* c, std::int64_t ldc, bool accumulate);
 
+// small_gemm with the inner index cut into segs segments of seg_len: step
+// (r, j) (r < segs, j < seg_len) reads A element (i, ·) at
+// a[i * a_row + r * a_seg + j * a_col] and B row r * seg_len + j. For products
+// over the output rows of a convolution read in place (a_seg = one image row,
+// a_col = one pixel): k = segs * seg_len without copying the windows.
+template <class T>
+void small_gemm_segmented(std::int64_t m, std::int64_t n, std::int64_t segs, std::int64_t seg_len, const T* a,
+                          std::int64_t a_row, std::int64_t a_col, std::int64_t a_seg, const T* b, std::int64_t ldb,
+                          T* c, std::int64_t ldc, bool accumulate);
+
 }  // namespace dtrain::kernels

@@ -6,6 +6,7 @@
 //   forward:  cols = im2col(x_block);  out_block = cols · K
 //             ('valid' with long window rows: out_block from x directly, no cols)
 //   backward: cols = im2col(x_block);  dK_slot (+)= colsᵀ · dout_block
+//             ('valid' with long window rows: from x directly, no cols)
 //             dcols = dout_block · Kᵀ (reusing the cols slice);  dx_block += col2im(dcols)
 // then dK += Σ_slot dK_slot in slot order. K is the kernel [kh,kw,cin,cout] read
 // as a row-major [kh*kw*cin, cout] matrix; Kᵀ is written once per backward into
@@ -35,12 +36,11 @@ constexpr std::int64_t kRowsPerBlock = 512;
 // At most this many slots (tasks) per conv: bounds the workspace and the
 // number of partial kernel gradients.
 constexpr std::int64_t kMaxSlots = 16;
-// The direct forward makes one product per output row and window row
-// (k = kw*cin): shorter than this, starting and storing the accumulators per
-// product costs more than im2col saves (the Fashion-MNIST CNN: conv1 kw*cin = 3
-// keeps im2col, conv2 kw*cin = 96 goes direct). Backward keeps im2col: dK
-// needs colsᵀ, and dx as one product per tap (9 per output row, m = ow) was
-// measured slower than dcols = dout·Kᵀ + col2im_add.
+// The direct path reads windows in place as runs of kw*cin elements: shorter
+// than this, the strided reads cost more than im2col saves (the Fashion-MNIST
+// CNN: conv1 kw*cin = 3 keeps im2col, conv2 kw*cin = 96 goes direct). dx keeps
+// dcols = dout·Kᵀ + col2im_add: one product per tap (9 per output row, m = ow)
+// was measured no faster.
 constexpr std::int64_t kDirectMinRun = 32;
 
 std::string dims(std::int64_t a, std::int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
@@ -59,7 +59,7 @@ struct ConvPlan {
   std::int64_t blocks = 0;
   std::int64_t slots = 0;
   // 'valid' padding and window rows of at least kDirectMinRun elements: forward
-  // reads the images directly (see Conv2d::forward_direct).
+  // and dK read the images in place (forward_direct, backward_dk_direct).
   bool direct = false;
 
   std::int64_t cols_slice() const { return per_block * win.positions() * win.patch(); }
@@ -132,9 +132,13 @@ class Conv2d final : public Op<T> {
       if (need_dk) {
         const T* x = c.in[0].data + n0 * p.win.image_size();
         const bool first = n0 / p.per_block == s;  // the slot's first block
-        kernels::im2col(p.win, x, n, cols);
-        kernels::small_gemm(patch, p.cout, rows, cols, 1, patch, dout, p.cout, partials + s * p.kernel_size(),
-                            p.cout, !first);
+        T* dk = partials + s * p.kernel_size();
+        if (p.direct) {
+          backward_dk_direct(p, x, dout, n, !first, dk);
+        } else {
+          kernels::im2col(p.win, x, n, cols);
+          kernels::small_gemm(patch, p.cout, rows, cols, 1, patch, dout, p.cout, dk, p.cout, !first);
+        }
       }
       if (need_dx) {
         kernels::small_gemm(rows, patch, p.cout, dout, p.cout, 1, kt, patch, cols, patch, false);
@@ -172,19 +176,33 @@ class Conv2d final : public Op<T> {
 
   // Direct forward ('valid'): for output row oy and window row ky, the windows
   // of the row's positions read x row oy*sh + ky at kw*cin consecutive elements
-  // from ox*sw*cin: a strided A for small_gemm, no im2col. out row (n, oy) =
-  // Σ_ky x_rows · K[ky] (ky in order).
+  // from ox*sw*cin: a strided A, no im2col. out row (n, oy) = Σ_ky x_rows · K[ky]
+  // as one product whose inner index runs over kh segments (one per ky) of kw*cin.
   static void forward_direct(const ConvPlan& p, const T* x, const T* k, std::int64_t images, T* out) {
     const auto& w = p.win;
     const auto run = w.kw * w.c;
     for (std::int64_t n = 0; n < images; ++n) {
       const T* img = x + n * w.image_size();
       for (std::int64_t oy = 0; oy < w.oh; ++oy, out += w.ow * p.cout) {
-        for (std::int64_t ky = 0; ky < w.kh; ++ky) {
-          const T* row = img + (oy * w.sh + ky) * w.w * w.c;
-          kernels::small_gemm(w.ow, p.cout, run, row, w.sw * w.c, 1, k + ky * run * p.cout, p.cout, out, p.cout,
-                              ky > 0);
-        }
+        kernels::small_gemm_segmented(w.ow, p.cout, w.kh, run, img + oy * w.sh * w.w * w.c, w.sw * w.c, 1,
+                                      w.w * w.c, k, p.cout, out, p.cout, false);
+      }
+    }
+  }
+
+  // Direct kernel gradient ('valid'): the window rows of forward_direct read
+  // as Aᵀ, all output rows of an image in one product (segments of ow
+  // positions, one per output row): dK[ky] (+)= x_rows(ky)ᵀ · dout_image.
+  // In order of image, then ky; within a product, positions in order.
+  static void backward_dk_direct(const ConvPlan& p, const T* x, const T* dout, std::int64_t images, bool accumulate,
+                                 T* dk) {
+    const auto& w = p.win;
+    const auto run = w.kw * w.c;
+    for (std::int64_t n = 0; n < images; ++n, dout += w.positions() * p.cout) {
+      const T* img = x + n * w.image_size();
+      for (std::int64_t ky = 0; ky < w.kh; ++ky) {
+        kernels::small_gemm_segmented(run, p.cout, w.oh, w.ow, img + ky * w.w * w.c, 1, w.sw * w.c, w.sh * w.w * w.c,
+                                      dout, p.cout, dk + ky * run * p.cout, p.cout, accumulate || n > 0);
       }
     }
   }
