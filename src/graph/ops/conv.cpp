@@ -4,9 +4,9 @@
 // the shapes only). Blocks are dealt round-robin to a fixed number of slots;
 // each slot owns a slice of the workspace and runs its blocks in order:
 //   forward:  cols = im2col(x_block);  out_block = cols · K
-//             ('valid' with long window rows: out_block from x directly, no cols)
+//             ('valid': out_block from x directly, no cols)
 //   backward: cols = im2col(x_block);  dK_slot (+)= colsᵀ · dout_block
-//             ('valid' with long window rows: from x directly, no cols)
+//             ('valid': from x directly, no cols)
 //             dcols = dout_block · Kᵀ (reusing the cols slice);  dx_block += col2im(dcols)
 // then dK += Σ_slot dK_slot in slot order. K is the kernel [kh,kw,cin,cout] read
 // as a row-major [kh*kw*cin, cout] matrix; Kᵀ is written once per backward into
@@ -36,12 +36,6 @@ constexpr std::int64_t kRowsPerBlock = 512;
 // At most this many slots (tasks) per conv: bounds the workspace and the
 // number of partial kernel gradients.
 constexpr std::int64_t kMaxSlots = 16;
-// The direct path reads windows in place as runs of kw*cin elements: shorter
-// than this, the strided reads cost more than im2col saves (the Fashion-MNIST
-// CNN: conv1 kw*cin = 3 keeps im2col, conv2 kw*cin = 96 goes direct). dx keeps
-// dcols = dout·Kᵀ + col2im_add: one product per tap (9 per output row, m = ow)
-// was measured no faster.
-constexpr std::int64_t kDirectMinRun = 32;
 
 std::string dims(std::int64_t a, std::int64_t b) { return std::to_string(a) + "x" + std::to_string(b); }
 
@@ -58,8 +52,11 @@ struct ConvPlan {
   std::int64_t per_block = 1;  // images per block
   std::int64_t blocks = 0;
   std::int64_t slots = 0;
-  // 'valid' padding and window rows of at least kDirectMinRun elements: forward
-  // and dK read the images in place (forward_direct, backward_dk_direct).
+  // 'valid' padding: forward and dK read the windows in place, as runs of
+  // kw*cin elements (forward_direct, backward_dk_direct); measured faster than
+  // im2col for both convs of the benchmark CNN (kw*cin = 3 and 96). dx keeps
+  // dcols = dout·Kᵀ + col2im_add: one product per tap (9 per output row, m =
+  // ow) was measured no faster. 'same' padding uses im2col throughout.
   bool direct = false;
 
   std::int64_t cols_slice() const { return per_block * win.positions() * win.patch(); }
@@ -170,7 +167,7 @@ class Conv2d final : public Op<T> {
     p.per_block = std::max<std::int64_t>(1, kRowsPerBlock / p.win.positions());
     p.blocks = kernels::block_count(p.batch, p.per_block);
     p.slots = std::min(p.blocks, kMaxSlots);
-    p.direct = padding_ == Padding::kValid && p.win.kw * p.win.c >= kDirectMinRun;
+    p.direct = padding_ == Padding::kValid;
     return p;
   }
 

@@ -60,7 +60,7 @@ TEST(ConvGradient, MatchesFiniteDifferences) {
       {{2, 5, 5, 4}, {3, 3, 4, 2}, {1, 1}, Padding::kValid},  // patch 36
       {{2, 6, 6, 5}, {3, 3, 5, 3}, {2, 2}, Padding::kSame},   // patch 45, stride 2
       {{1, 5, 7, 6}, {2, 3, 6, 2}, {2, 1}, Padding::kSame},   // patch 36, non-square
-      // 'valid' with window rows kw*cin >= 32: the direct path (no im2col in forward and dx)
+      // 'valid' with long window rows (kw*cin >= 32) on the direct path (no im2col)
       {{2, 5, 5, 12}, {3, 3, 12, 2}, {1, 1}, Padding::kValid},  // row 36
       {{2, 6, 7, 11}, {2, 3, 11, 3}, {2, 2}, Padding::kValid},  // row 33, stride 2, non-square
       {{1, 5, 8, 16}, {3, 2, 16, 2}, {1, 3}, Padding::kValid},  // row 32, column stride 3 > kw
@@ -429,10 +429,12 @@ TEST(ConvReference, ManyBlocksAndSlotsAndSmallerBatches) {
   // Each with a small patch and a large one.
   const Conv cases[] = {{37, 24, 24, 2, 3, 3, 3, 1, 1, 24, 24, 1, 1}, {37, 24, 24, 5, 3, 3, 3, 1, 1, 24, 24, 1, 1},
                         {37, 23, 23, 3, 3, 3, 2, 2, 2, 11, 11, 0, 0}, {37, 23, 23, 8, 3, 3, 4, 2, 2, 11, 11, 0, 0},
-                        // 'valid' with kw*cin >= 32 (the direct path): conv2 of the benchmark CNN
+                        // 'valid' (the direct path) with long window rows: conv2 of the benchmark CNN
                         // with fewer channels, a non-square one with strides, a wide output.
                         {37, 13, 13, 16, 3, 3, 5, 1, 1, 11, 11, 0, 0}, {37, 12, 11, 12, 2, 3, 3, 2, 1, 6, 9, 0, 0},
-                        {9, 9, 10, 11, 3, 3, 70, 1, 2, 7, 4, 0, 0}};
+                        {9, 9, 10, 11, 3, 3, 70, 1, 2, 7, 4, 0, 0},
+                        // conv1 of the benchmark CNN: one input channel, runs of 3 elements
+                        {37, 28, 28, 1, 3, 3, 32, 1, 1, 26, 26, 0, 0}};
   for (const auto& c : cases) {
     for (bool x_grad : {true, false}) {
       Graph<double> g;
