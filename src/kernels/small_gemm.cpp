@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
 
@@ -11,6 +11,7 @@ namespace dtrain::kernels {
 namespace {
 
 #if defined(__AVX512F__)
+#define DTRAIN_SMALL_GEMM_SIMD 1
 
 // One AVX-512 register of T and the few operations the tiles need.
 template <class T>
@@ -50,6 +51,53 @@ struct Simd<double> {
 // one broadcast within the 32 registers.
 constexpr int rows_per_tile(int nv) { return nv == 1 ? 16 : nv == 2 ? 12 : nv == 3 ? 8 : 6; }
 constexpr int kMaxVectors = 4;
+
+#elif defined(__AVX2__) && defined(__FMA__)
+#define DTRAIN_SMALL_GEMM_SIMD 1
+
+// The same tiles with AVX2 registers (16 of them): masks are integer vectors.
+template <class T>
+struct Simd;
+
+template <>
+struct Simd<float> {
+  using Reg = __m256;
+  using Mask = __m256i;
+  static constexpr int kWidth = 8;
+  static Mask mask(int lanes) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static Reg load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  static Reg set1(float v) { return _mm256_set1_ps(v); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  static void store(float* p, Reg v, Mask m) { _mm256_maskstore_ps(p, m, v); }
+};
+
+template <>
+struct Simd<double> {
+  using Reg = __m256d;
+  using Mask = __m256i;
+  static constexpr int kWidth = 4;
+  static Mask mask(int lanes) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(lanes), _mm256_setr_epi64x(0, 1, 2, 3)); }
+  static Reg zero() { return _mm256_setzero_pd(); }
+  static Reg load(const double* p) { return _mm256_loadu_pd(p); }
+  static Reg load(const double* p, Mask m) { return _mm256_maskload_pd(p, m); }
+  static Reg set1(double v) { return _mm256_set1_pd(v); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
+  static void store(double* p, Reg v) { _mm256_storeu_pd(p, v); }
+  static void store(double* p, Reg v, Mask m) { _mm256_maskstore_pd(p, m, v); }
+};
+
+// MR·NV accumulators + NV rows of B + one broadcast within 16 registers.
+constexpr int rows_per_tile(int nv) { return nv == 1 ? 12 : 6; }
+constexpr int kMaxVectors = 2;
+
+#endif
+
+#if defined(DTRAIN_SMALL_GEMM_SIMD)
 
 // k = segs * seg_len steps; step (r, j) reads A column r*a_seg + j*a_col and B row r*seg_len + j.
 struct Args {
@@ -131,16 +179,24 @@ void run(std::int64_t m, std::int64_t n, const T* a, const T* b, T* c, const Arg
     const std::int64_t cols = std::min<std::int64_t>(n - j, kMaxVectors * W);
     const int nv = static_cast<int>((cols + W - 1) / W);
     const auto last = S::mask(static_cast<int>(cols - (nv - 1) * W));
-    switch (nv) {
-      case 1: panel<T, 1>(m, g, a, b + j, c + j, last); break;
-      case 2: panel<T, 2>(m, g, a, b + j, c + j, last); break;
-      case 3: panel<T, 3>(m, g, a, b + j, c + j, last); break;
-      default: panel<T, 4>(m, g, a, b + j, c + j, last); break;
+    if constexpr (kMaxVectors == 4) {
+      switch (nv) {
+        case 1: panel<T, 1>(m, g, a, b + j, c + j, last); break;
+        case 2: panel<T, 2>(m, g, a, b + j, c + j, last); break;
+        case 3: panel<T, 3>(m, g, a, b + j, c + j, last); break;
+        default: panel<T, 4>(m, g, a, b + j, c + j, last); break;
+      }
+    } else {
+      if (nv == 1) {
+        panel<T, 1>(m, g, a, b + j, c + j, last);
+      } else {
+        panel<T, 2>(m, g, a, b + j, c + j, last);
+      }
     }
   }
 }
 
-#else  // no AVX-512: the same sums in the same order by plain loops (rounded without FMA).
+#else  // neither AVX-512 nor AVX2+FMA: the same sums in the same order by plain loops (no FMA).
 
 struct Args {
   std::int64_t segs, seg_len, a_row, a_col, a_seg, ldb, ldc;

@@ -15,9 +15,10 @@
 //
 // Why not Eigen: at the conv shapes (n = 32 or 64, k = 9 or 288, m a few hundred)
 // Eigen re-packs both operands for every product; this kernel broadcasts A's
-// elements and streams B's rows from L1/L2 into MR×NV register tiles (AVX-512;
-// a plain loop elsewhere). Meant for n up to a few hundred and B up to a few
-// hundred KB (it stays in L2); callers cut m into blocks and parallelise.
+// elements and streams B's rows from L1/L2 into MR×NV register tiles (AVX-512,
+// or AVX2+FMA with half the width and registers; a plain loop elsewhere). Meant
+// for n up to a few hundred and B up to a few hundred KB (it stays in L2);
+// callers cut m into blocks and parallelise.
 #pragma once
 
 #include <cstdint>
