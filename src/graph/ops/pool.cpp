@@ -3,8 +3,12 @@
 // Windows follow kernels::make_window2d. Padded cells take no part: a max is
 // over the cells inside the image, an average divides by their count (as
 // TensorFlow's avg_pool with "same"). Max pooling sends each output's gradient
-// to the first cell of its window (row-major) holding the maximum; backward
-// finds it again by comparing the input with the output, so no argmax is kept.
+// to the first cell of its window (row-major) holding the maximum. Forward
+// keeps, per output element, the index of that cell among the window's cells
+// inside the image (0 .. kh*kw-1, stored as a T in the workspace: exact while
+// kh*kw <= 2^24, checked); backward walks the window's cells again and adds dy
+// where the index matches — one vectorised pass over channels per cell instead
+// of rescanning each channel's window.
 // Work is split into blocks of whole images (windows overlap when strides <
 // pool, so one task owns each image's gradient): deterministic.
 #include "common.hpp"
@@ -49,32 +53,47 @@ class Pool2d final : public Op<T> {
                         "pool " + dims(pool_[0], pool_[1]) + " is larger than the " + dims(in[0][1], in[0][2]) +
                             " input with 'valid' padding");
     }
+    if (max_ && static_cast<std::int64_t>(pool_[0]) * pool_[1] > kMaxWindowCells) {
+      throw_shape_error(name(), in, "pool " + dims(pool_[0], pool_[1]) + " has more than 2^24 cells");
+    }
     return {in[0][0], w.oh, w.ow, in[0][3]};
+  }
+
+  // Max pooling: the argmax index of every output element.
+  std::int64_t workspace_size(std::span<const Shape>, const Shape& out) const override {
+    return max_ ? out.numel() : 0;
   }
 
   void forward(const OpContext<T>& c) override {
     const auto w = window(c.in[0].shape);
+    const auto out_image = w.positions() * w.c;
     for_images(w, c.in[0].shape[0], [&](std::int64_t n) {
       const T* x = c.in[0].data + n * w.image_size();
-      T* y = c.out.data + n * w.positions() * w.c;
+      T* y = c.out.data + n * out_image;
+      T* arg = max_ ? c.workspace.data + n * out_image : nullptr;
       for (std::int64_t oy = 0; oy < w.oh; ++oy) {
         for (std::int64_t ox = 0; ox < w.ow; ++ox, y += w.c) {
           const Cells k = cells(w, oy, ox);
-          std::fill_n(y, w.c, max_ ? -std::numeric_limits<T>::infinity() : T(0));
+          if (max_) {
+            if (k.count() == 4 && w.kh == 2 && w.kw == 2) {
+              max_full<2, 2>(w, x + (k.y0 * w.w + k.x0) * w.c, y, arg);
+            } else if (k.count() == 9 && w.kh == 3 && w.kw == 3) {
+              max_full<3, 3>(w, x + (k.y0 * w.w + k.x0) * w.c, y, arg);
+            } else {
+              max_window(w, k, x, y, arg);
+            }
+            arg += w.c;
+            continue;
+          }
+          std::fill_n(y, w.c, T(0));
           for (auto iy = k.y0; iy < k.y1; ++iy) {
             for (auto ix = k.x0; ix < k.x1; ++ix) {
               const T* v = x + (iy * w.w + ix) * w.c;
-              if (max_) {
-                for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] = std::max(y[ch], v[ch]);
-              } else {
-                for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] += v[ch];
-              }
+              for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] += v[ch];
             }
           }
-          if (!max_) {
-            const T inv = T(1) / static_cast<T>(k.count());
-            for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] *= inv;
-          }
+          const T inv = T(1) / static_cast<T>(k.count());
+          for (std::int64_t ch = 0; ch < w.c; ++ch) y[ch] *= inv;
         }
       }
     });
@@ -83,23 +102,30 @@ class Pool2d final : public Op<T> {
   void backward(const OpContext<T>& c) override {
     if (c.din[0].empty()) return;
     const auto w = window(c.in[0].shape);
+    const auto out_image = w.positions() * w.c;
     for_images(w, c.in[0].shape[0], [&](std::int64_t n) {
-      const T* x = c.in[0].data + n * w.image_size();
       T* dx = c.din[0].data + n * w.image_size();
-      const T* y = c.out.data + n * w.positions() * w.c;
-      const T* dy = c.dout.data + n * w.positions() * w.c;
+      const T* dy = c.dout.data + n * out_image;
+      const T* arg = max_ ? c.workspace.data + n * out_image : nullptr;
       for (std::int64_t oy = 0; oy < w.oh; ++oy) {
-        for (std::int64_t ox = 0; ox < w.ow; ++ox, y += w.c, dy += w.c) {
+        for (std::int64_t ox = 0; ox < w.ow; ++ox, dy += w.c) {
           const Cells k = cells(w, oy, ox);
           if (max_) {
-            for (std::int64_t ch = 0; ch < w.c; ++ch) route_to_max(w, k, x, dx, ch, y[ch], dy[ch]);
-          } else {
-            const T inv = T(1) / static_cast<T>(k.count());
-            for (auto iy = k.y0; iy < k.y1; ++iy) {
-              for (auto ix = k.x0; ix < k.x1; ++ix) {
-                T* d = dx + (iy * w.w + ix) * w.c;
-                for (std::int64_t ch = 0; ch < w.c; ++ch) d[ch] += dy[ch] * inv;
-              }
+            if (k.count() == 4 && w.kh == 2 && w.kw == 2) {
+              route_full<2, 2>(w, arg, dy, dx + (k.y0 * w.w + k.x0) * w.c);
+            } else if (k.count() == 9 && w.kh == 3 && w.kw == 3) {
+              route_full<3, 3>(w, arg, dy, dx + (k.y0 * w.w + k.x0) * w.c);
+            } else {
+              route_to_max(w, k, arg, dy, dx);
+            }
+            arg += w.c;
+            continue;
+          }
+          const T inv = T(1) / static_cast<T>(k.count());
+          for (auto iy = k.y0; iy < k.y1; ++iy) {
+            for (auto ix = k.x0; ix < k.x1; ++ix) {
+              T* d = dx + (iy * w.w + ix) * w.c;
+              for (std::int64_t ch = 0; ch < w.c; ++ch) d[ch] += dy[ch] * inv;
             }
           }
         }
@@ -108,16 +134,71 @@ class Pool2d final : public Op<T> {
   }
 
  private:
-  // Adds g to the first cell (row-major) of the window whose value is the max.
-  static void route_to_max(const kernels::Window2d& w, const Cells& k, const T* x, T* dx, std::int64_t ch, T max,
-                           T g) {
+  static constexpr std::int64_t kMaxWindowCells = std::int64_t{1} << 24;  // exact integers in a float
+
+  // y[ch] = the max over the window's cells, arg[ch] = the index (row-major among
+  // the cells inside the image) of the first cell holding it. y starts at -inf and
+  // a cell wins only when strictly greater, as std::max(y, v) would keep y.
+  static void max_window(const kernels::Window2d& w, const Cells& k, const T* x, T* y, T* arg) {
+    std::fill_n(y, w.c, -std::numeric_limits<T>::infinity());
+    std::fill_n(arg, w.c, T(0));
+    T t = 0;
     for (auto iy = k.y0; iy < k.y1; ++iy) {
-      for (auto ix = k.x0; ix < k.x1; ++ix) {
-        const auto i = (iy * w.w + ix) * w.c + ch;
-        if (x[i] == max) {
-          dx[i] += g;
-          return;
+      for (auto ix = k.x0; ix < k.x1; ++ix, t += T(1)) {
+        const T* v = x + (iy * w.w + ix) * w.c;
+        for (std::int64_t ch = 0; ch < w.c; ++ch) {
+          const bool wins = y[ch] < v[ch];
+          y[ch] = wins ? v[ch] : y[ch];
+          arg[ch] = wins ? t : arg[ch];
         }
+      }
+    }
+  }
+
+  // max_window for a whole KH×KW window starting at cell x (no padding):
+  // the cells unrolled inside the channel loop, which then vectorises.
+  template <int KH, int KW>
+  static void max_full(const kernels::Window2d& w, const T* __restrict x, T* __restrict y, T* __restrict arg) {
+    std::int64_t off[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) off[t] = ((t / KW) * w.w + t % KW) * w.c;
+    for (std::int64_t ch = 0; ch < w.c; ++ch) {
+      T m = -std::numeric_limits<T>::infinity(), a = 0;
+#pragma GCC unroll 9
+      for (int t = 0; t < KH * KW; ++t) {
+        const T v = x[off[t] + ch];
+        const bool wins = m < v;
+        m = wins ? v : m;
+        a = wins ? T(t) : a;
+      }
+      y[ch] = m;
+      arg[ch] = a;
+    }
+  }
+
+  // route_to_max for a whole KH×KW window starting at cell dx.
+  template <int KH, int KW>
+  static void route_full(const kernels::Window2d& w, const T* __restrict arg, const T* __restrict dy,
+                         T* __restrict dx) {
+    std::int64_t off[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) off[t] = ((t / KW) * w.w + t % KW) * w.c;
+    for (std::int64_t ch = 0; ch < w.c; ++ch) {
+      const T a = arg[ch], g = dy[ch];
+#pragma GCC unroll 9
+      for (int t = 0; t < KH * KW; ++t) {
+        T& d = dx[off[t] + ch];
+        d = a == T(t) ? d + g : d;
+      }
+    }
+  }
+
+  // dx[cell arg[ch]][ch] += dy[ch] for every channel: the window's cells in the
+  // order max_window numbered them, all channels of a cell at once.
+  static void route_to_max(const kernels::Window2d& w, const Cells& k, const T* arg, const T* dy, T* dx) {
+    T t = 0;
+    for (auto iy = k.y0; iy < k.y1; ++iy) {
+      for (auto ix = k.x0; ix < k.x1; ++ix, t += T(1)) {
+        T* d = dx + (iy * w.w + ix) * w.c;
+        for (std::int64_t ch = 0; ch < w.c; ++ch) d[ch] = arg[ch] == t ? d[ch] + dy[ch] : d[ch];
       }
     }
   }

@@ -1,6 +1,6 @@
 // conv2d, max_pool2d, avg_pool2d: finite-difference gradients, hand-computed
 // values, TensorFlow's 'same' padding, shape errors, a direct-loop reference
-// across many image blocks, and bitwise-identical results with 1 and 2 threads.
+// across many image blocks, and bitwise-identical results with 1, 2 and 4 threads.
 #include "dtrain/core/error.hpp"
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/graph/ops.hpp"
@@ -60,6 +60,10 @@ TEST(ConvGradient, MatchesFiniteDifferences) {
       {{2, 5, 5, 4}, {3, 3, 4, 2}, {1, 1}, Padding::kValid},  // patch 36
       {{2, 6, 6, 5}, {3, 3, 5, 3}, {2, 2}, Padding::kSame},   // patch 45, stride 2
       {{1, 5, 7, 6}, {2, 3, 6, 2}, {2, 1}, Padding::kSame},   // patch 36, non-square
+      // 'valid' with long window rows (kw*cin >= 32) on the direct path (no im2col)
+      {{2, 5, 5, 12}, {3, 3, 12, 2}, {1, 1}, Padding::kValid},  // row 36
+      {{2, 6, 7, 11}, {2, 3, 11, 3}, {2, 2}, Padding::kValid},  // row 33, stride 2, non-square
+      {{1, 5, 8, 16}, {3, 2, 16, 2}, {1, 3}, Padding::kValid},  // row 32, column stride 3 > kw
   };
   for (const auto& c : gemm_cases) {
     const auto r = check_gradients({c.x, c.k}, [&](auto& g, const Ids& in) {
@@ -266,6 +270,65 @@ TEST(PoolValues, MaxGradientGoesToTheFirstMaxOfATie) {
   EXPECT_EQ(std::vector<double>(d.data, d.data + 4), (std::vector<double>{0, 1, 0, 0}));
 }
 
+// Max pooling against a direct loop on values with many ties (integers 0..3),
+// several channels and batches, every kind of window: each output's gradient
+// must reach exactly the first cell (row-major, inside the image) holding the
+// max of its own channel. Float, so the argmax index kept as a T is exercised
+// in the precision the benchmarks use.
+TEST(PoolReference, MaxWithTiesMatchesDirectLoops) {
+  const PoolCase cases[] = {
+      {{3, 6, 6, 5}, {2, 2}, {2, 2}, Padding::kValid},  // the CNN's pool
+      {{2, 7, 5, 3}, {2, 2}, {2, 2}, Padding::kValid},  // odd sizes: last row/column dropped
+      {{2, 7, 7, 3}, {2, 2}, {2, 2}, Padding::kSame},   // odd size, padded bottom/right
+      {{2, 5, 6, 4}, {3, 3}, {1, 1}, Padding::kSame},   // overlapping windows, padding on all sides
+      {{2, 7, 7, 2}, {3, 3}, {2, 2}, Padding::kSame},   // overlapping, stride 2
+      {{1, 6, 7, 17}, {2, 3}, {3, 1}, Padding::kValid}, // non-square, channels not a vector multiple
+  };
+  for (const auto& c : cases) {
+    Graph<float> g;
+    const auto x = g.input("x", {kBatch, c.x[1], c.x[2], c.x[3]}, true);
+    const auto y = graph::max_pool2d(g, x, c.pool, c.strides, c.padding);
+    const auto p = g.input("p", g.shape(y));
+    const auto loss = graph::sum(g, graph::mul(g, y, p));
+    g.plan(c.x[0]);
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> small(0, 3);
+    auto xv = g.value(x);
+    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = static_cast<float>(small(rng));
+    auto pv = g.value(p);
+    for (std::int64_t i = 0; i < pv.size(); ++i) pv.data[i] = static_cast<float>(i % 7 + 1);
+    g.forward();
+    g.backward(loss);
+
+    const auto w = kernels::make_window2d(c.x[1], c.x[2], c.x[3], c.pool[0], c.pool[1], c.strides[0], c.strides[1],
+                                          c.padding == Padding::kSame);
+    const auto ch = c.x[3];
+    std::vector<float> want_y(static_cast<std::size_t>(c.x[0] * w.oh * w.ow * ch));
+    std::vector<float> want_dx(static_cast<std::size_t>(xv.size()), 0.f);
+    for (std::int64_t n = 0; n < c.x[0]; ++n)
+      for (std::int64_t oy = 0; oy < w.oh; ++oy)
+        for (std::int64_t ox = 0; ox < w.ow; ++ox)
+          for (std::int64_t k = 0; k < ch; ++k) {
+            const auto o = ((n * w.oh + oy) * w.ow + ox) * ch + k;
+            std::int64_t best = -1;
+            for (std::int64_t ky = 0; ky < w.kh; ++ky)
+              for (std::int64_t kx = 0; kx < w.kw; ++kx) {
+                const auto iy = oy * w.sh - w.pad_top + ky, ix = ox * w.sw - w.pad_left + kx;
+                if (iy < 0 || iy >= w.h || ix < 0 || ix >= w.w) continue;
+                const auto i = ((n * w.h + iy) * w.w + ix) * ch + k;
+                if (best < 0 || xv.data[i] > xv.data[best]) best = i;
+              }
+            want_y[static_cast<std::size_t>(o)] = xv.data[best];
+            want_dx[static_cast<std::size_t>(best)] += pv.data[o];
+          }
+    const auto got_y = g.value(y);
+    const auto got_dx = g.grad(x);
+    ASSERT_EQ(static_cast<std::size_t>(got_y.size()), want_y.size());
+    EXPECT_EQ(std::vector<float>(got_y.data, got_y.data + got_y.size()), want_y) << "x " << c.x.str();
+    EXPECT_EQ(std::vector<float>(got_dx.data, got_dx.data + got_dx.size()), want_dx) << "x " << c.x.str();
+  }
+}
+
 // ---------------------------------------------------------------- errors
 
 template <class F>
@@ -365,7 +428,13 @@ TEST(ConvReference, ManyBlocksAndSlotsAndSmallerBatches) {
   // Stride 2 valid on 23x23 (121 positions, 4 images a block) is the other case.
   // Each with a small patch and a large one.
   const Conv cases[] = {{37, 24, 24, 2, 3, 3, 3, 1, 1, 24, 24, 1, 1}, {37, 24, 24, 5, 3, 3, 3, 1, 1, 24, 24, 1, 1},
-                        {37, 23, 23, 3, 3, 3, 2, 2, 2, 11, 11, 0, 0}, {37, 23, 23, 8, 3, 3, 4, 2, 2, 11, 11, 0, 0}};
+                        {37, 23, 23, 3, 3, 3, 2, 2, 2, 11, 11, 0, 0}, {37, 23, 23, 8, 3, 3, 4, 2, 2, 11, 11, 0, 0},
+                        // 'valid' (the direct path) with long window rows: conv2 of the benchmark CNN
+                        // with fewer channels, a non-square one with strides, a wide output.
+                        {37, 13, 13, 16, 3, 3, 5, 1, 1, 11, 11, 0, 0}, {37, 12, 11, 12, 2, 3, 3, 2, 1, 6, 9, 0, 0},
+                        {9, 9, 10, 11, 3, 3, 70, 1, 2, 7, 4, 0, 0},
+                        // conv1 of the benchmark CNN: one input channel, runs of 3 elements
+                        {37, 28, 28, 1, 3, 3, 32, 1, 1, 26, 26, 0, 0}};
   for (const auto& c : cases) {
     for (bool x_grad : {true, false}) {
       Graph<double> g;
@@ -409,8 +478,9 @@ struct CnnRun {
 
 // The Fashion-MNIST CNN's feature extractor on 21 images (not a multiple of
 // any block size): conv 3x3x32, max pool 2, conv 3x3x64 ('same', stride 2 for
-// variety), avg pool, L = Σ out ⊙ p.
-CnnRun run_cnn(int threads) {
+// variety; or 'valid', stride 1 as in the benchmark: the direct path), avg
+// pool, L = Σ out ⊙ p.
+CnnRun run_cnn(int threads, bool valid_conv2 = false) {
   CnnRun r;
   kernels::ThreadScope scope(threads);
   scope.run([&] {
@@ -420,7 +490,7 @@ CnnRun run_cnn(int threads) {
     const auto k2 = g.parameter("conv_2/kernel", {3, 3, 32, 64});
     auto h = graph::max_pool2d(g, graph::relu(g, graph::conv2d(g, x, k1, {1, 1}, Padding::kValid)), {2, 2}, {2, 2},
                                Padding::kValid);
-    h = graph::conv2d(g, h, k2, {2, 2}, Padding::kSame);
+    h = valid_conv2 ? graph::conv2d(g, h, k2, {1, 1}, Padding::kValid) : graph::conv2d(g, h, k2, {2, 2}, Padding::kSame);
     h = graph::avg_pool2d(g, h, {3, 3}, {2, 2}, Padding::kSame);
     const auto p = g.input("p", g.shape(h));
     const auto loss = graph::sum(g, graph::mul(g, h, p));
@@ -445,15 +515,19 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-TEST(ConvDeterminism, OneAndTwoThreadsGiveTheSameBits) {
-  const auto one = run_cnn(1);
-  const auto two = run_cnn(2);
-  ASSERT_FALSE(one.out.empty());
-  EXPECT_TRUE(same_bits(one.out, two.out));
-  EXPECT_TRUE(same_bits(one.grads, two.grads));
-  EXPECT_TRUE(same_bits(one.dx, two.dx));
-  // Not trivially equal: the gradients are there.
-  EXPECT_GT(std::abs(std::accumulate(one.grads.begin(), one.grads.end(), 0.0)), 0.0);
+TEST(ConvDeterminism, OneTwoAndFourThreadsGiveTheSameBits) {
+  for (bool valid : {false, true}) {
+    const auto one = run_cnn(1, valid);
+    ASSERT_FALSE(one.out.empty());
+    // Not trivially equal: the gradients are there.
+    EXPECT_GT(std::abs(std::accumulate(one.grads.begin(), one.grads.end(), 0.0)), 0.0);
+    for (int threads : {2, 4}) {
+      const auto other = run_cnn(threads, valid);
+      EXPECT_TRUE(same_bits(one.out, other.out)) << threads << " threads, valid " << valid;
+      EXPECT_TRUE(same_bits(one.grads, other.grads)) << threads << " threads, valid " << valid;
+      EXPECT_TRUE(same_bits(one.dx, other.dx)) << threads << " threads, valid " << valid;
+    }
+  }
 }
 
 }  // namespace
