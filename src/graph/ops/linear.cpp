@@ -92,35 +92,50 @@ class BiasAdd final : public Op<T> {
     });
   }
   void backward(const OpContext<T>& c) override {
+    if (relu_) {
+      accumulate<true>(c);
+    } else {
+      accumulate<false>(c);
+    }
+  }
+
+ private:
+  // One pass over dout (and out for the relu mask) adds dz into dx and into the
+  // block's row of partial bias sums; then the blocks are added in order.
+  template <bool Relu>
+  static void accumulate(const OpContext<T>& c) {
     const auto n = c.in[1].shape[0];
     const auto rows = c.in[0].size() / n;
-    const T* out = c.out.data;
-    const T* dout = c.dout.data;
-    const bool relu = relu_;
-    auto dz = [=](std::int64_t i) { return !relu || out[i] > T(0) ? dout[i] : T(0); };
-    if (!c.din[0].empty()) {
-      T* dx = c.din[0].data;
-      detail::for_elements(c.dout.size(), [&](std::int64_t b, std::int64_t e) {
-        for (auto i = b; i < e; ++i) dx[i] += dz(i);
-      });
-    }
-    if (c.din[1].empty()) return;
     const auto block = row_block(n);
-    T* partial = c.workspace.data;
+    T* dx = c.din[0].empty() ? nullptr : c.din[0].data;
+    T* partial = c.din[1].empty() ? nullptr : c.workspace.data;
     kernels::for_blocks(rows, block, [&](std::int64_t r0, std::int64_t r1) {
-      T* sum = partial + (r0 / block) * n;
-      std::fill_n(sum, n, T(0));
+      T* sum = partial == nullptr ? nullptr : partial + (r0 / block) * n;
+      if (sum != nullptr) std::fill_n(sum, n, T(0));
       for (auto r = r0; r < r1; ++r) {
-        for (std::int64_t j = 0; j < n; ++j) sum[j] += dz(r * n + j);
+        const T* out = c.out.data + r * n;
+        const T* dout = c.dout.data + r * n;
+        T* x = dx == nullptr ? nullptr : dx + r * n;
+        if (x != nullptr && sum != nullptr) {
+          for (std::int64_t j = 0; j < n; ++j) {
+            const T g = !Relu || out[j] > T(0) ? dout[j] : T(0);
+            x[j] += g;
+            sum[j] += g;
+          }
+        } else if (x != nullptr) {
+          for (std::int64_t j = 0; j < n; ++j) x[j] += !Relu || out[j] > T(0) ? dout[j] : T(0);
+        } else if (sum != nullptr) {
+          for (std::int64_t j = 0; j < n; ++j) sum[j] += !Relu || out[j] > T(0) ? dout[j] : T(0);
+        }
       }
     });
+    if (partial == nullptr) return;
     T* db = c.din[1].data;
     for (std::int64_t k = 0; k < blocks(rows, n); ++k) {
       for (std::int64_t j = 0; j < n; ++j) db[j] += partial[k * n + j];
     }
   }
 
- private:
   static std::int64_t row_block(std::int64_t n) { return std::max<std::int64_t>(1, detail::kElementBlock / n); }
   static std::int64_t blocks(std::int64_t rows, std::int64_t n) { return (rows + row_block(n) - 1) / row_block(n); }
 
