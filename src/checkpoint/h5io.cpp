@@ -7,12 +7,6 @@
 namespace dtrain::checkpoint::detail::h5 {
 namespace {
 
-herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
-  if (n == 0 && err != nullptr && err->desc != nullptr) {
-    *static_cast<std::string*>(out) = err->desc;
-  }
-  return 0;
-}
 
 [[noreturn]] void fail(const std::string& what) {
   throw CheckpointError(what + " (HDF5: " + error_detail() + ")");
@@ -87,25 +81,13 @@ T read_scalar_attribute(hid_t obj, const std::string& name, hid_t mem_type, bool
   return value;
 }
 
-// A memory string type matching the stored one (variable or fixed length).
-Datatype string_memtype(hid_t file_type) {
-  Datatype t(H5Tcopy(H5T_C_S1));
-  if (H5Tis_variable_str(file_type) > 0) {
-    H5Tset_size(t.get(), H5T_VARIABLE);
-  } else {
-    H5Tset_size(t.get(), H5Tget_size(file_type));
-    H5Tset_strpad(t.get(), H5Tget_strpad(file_type));
-  }
-  H5Tset_cset(t.get(), H5Tget_cset(file_type));
-  return t;
-}
 
 // Reads n strings through `read(memtype, buffer)` (an attribute or a dataset).
 template <class Read>
 std::vector<std::string> read_string_values(hid_t file_type, std::size_t n, Read read,
                                             const std::string& what) {
   if (H5Tget_class(file_type) != H5T_STRING) throw CheckpointError(what + " is not text");
-  Datatype mtype = string_memtype(file_type);
+  Datatype mtype = hdf5::string_memtype(file_type);
   std::vector<std::string> out;
   out.reserve(n);
   if (n == 0) return out;
@@ -165,8 +147,7 @@ QuietErrors::QuietErrors() {
 QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
 
 std::string error_detail() {
-  std::string msg;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &msg);
+  std::string msg = hdf5::innermost_error();
   return msg.empty() ? "no detail" : msg;
 }
 

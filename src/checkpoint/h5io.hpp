@@ -8,7 +8,7 @@
 //   h5::write_attribute(f.get(), "format", std::string("dtrain-checkpoint"));
 #pragma once
 
-#include <hdf5.h>
+#include "hdf5/handle.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -19,47 +19,14 @@
 
 namespace dtrain::checkpoint::detail::h5 {
 
-template <herr_t (*Close)(hid_t)>
-class Handle {
- public:
-  Handle() = default;
-  explicit Handle(hid_t id) : id_(id) {}
-  ~Handle() { reset(); }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)) {}
-  Handle& operator=(Handle&& other) noexcept {
-    if (this != &other) {
-      reset();
-      id_ = std::exchange(other.id_, H5I_INVALID_HID);
-    }
-    return *this;
-  }
-  hid_t get() const { return id_; }
-  explicit operator bool() const { return id_ >= 0; }
-  void reset() {
-    if (id_ >= 0) Close(id_);
-    id_ = H5I_INVALID_HID;
-  }
-  // Closes now and reports whether HDF5 succeeded (a file's close writes metadata).
-  bool close() {
-    const bool ok = id_ < 0 || Close(id_) >= 0;
-    id_ = H5I_INVALID_HID;
-    return ok;
-  }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-};
-
-using File = Handle<H5Fclose>;
-using Group = Handle<H5Gclose>;
-using Dataset = Handle<H5Dclose>;
-using Dataspace = Handle<H5Sclose>;
-using Datatype = Handle<H5Tclose>;
-using Attribute = Handle<H5Aclose>;
-using PropList = Handle<H5Pclose>;
-using Object = Handle<H5Oclose>;
+using hdf5::Attribute;
+using hdf5::Dataset;
+using hdf5::Dataspace;
+using hdf5::Datatype;
+using hdf5::File;
+using hdf5::Group;
+using hdf5::Object;
+using hdf5::PropList;
 
 // Turns HDF5's automatic error printing off for its lifetime (restored after).
 class QuietErrors {

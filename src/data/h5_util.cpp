@@ -15,12 +15,6 @@
 namespace dtrain::data::h5 {
 namespace {
 
-herr_t innermost_message(unsigned n, const H5E_error2_t* err, void* out) {
-  if (n == 0 && err != nullptr && err->desc != nullptr) {
-    *static_cast<std::string*>(out) = err->desc;
-  }
-  return 0;
-}
 
 std::string number_text(double v) {
   char buf[64];
@@ -30,17 +24,6 @@ std::string number_text(double v) {
 
 hsize_t to_h(std::int64_t v) { return static_cast<hsize_t>(v); }
 
-Datatype string_memtype(hid_t file_type) {
-  Datatype t(H5Tcopy(H5T_C_S1));
-  if (H5Tis_variable_str(file_type) > 0) {
-    H5Tset_size(t.get(), H5T_VARIABLE);
-  } else {
-    H5Tset_size(t.get(), H5Tget_size(file_type));
-    H5Tset_strpad(t.get(), H5Tget_strpad(file_type));
-  }
-  H5Tset_cset(t.get(), H5Tget_cset(file_type));
-  return t;
-}
 
 std::int64_t element_count(hid_t attr) {
   Dataspace space(H5Aget_space(attr));
@@ -50,7 +33,7 @@ std::int64_t element_count(hid_t attr) {
 
 std::vector<std::string> read_strings(hid_t attr) {
   Datatype ftype(H5Aget_type(attr));
-  Datatype mtype = string_memtype(ftype.get());
+  Datatype mtype = hdf5::string_memtype(ftype.get());
   const auto n = static_cast<std::size_t>(element_count(attr));
   std::vector<std::string> out;
   if (H5Tis_variable_str(ftype.get()) > 0) {
@@ -122,9 +105,7 @@ bool has_hdf5_signature(const std::string& path) {
 void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 std::string last_error_detail() {
-  std::string msg;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_message, &msg);
-  return msg;
+  return hdf5::innermost_error();
 }
 
 File open_read(const std::string& path) {

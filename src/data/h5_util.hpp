@@ -9,9 +9,8 @@
 // Private to src/data.
 #pragma once
 
-#include "hdf5_handle.hpp"
-
 #include "dtrain/tensor.hpp"
+#include "hdf5/handle.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -21,6 +20,14 @@
 #include <vector>
 
 namespace dtrain::data::h5 {
+
+using hdf5::Attribute;
+using hdf5::Dataset;
+using hdf5::Dataspace;
+using hdf5::Datatype;
+using hdf5::File;
+using hdf5::Group;
+using hdf5::PropList;
 
 // Turns off HDF5's automatic printing of its error stack for the calling thread
 // (errors become dtrain exceptions instead).
