@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "layout.hpp"
-#include "xxh64.hpp"
+#include "core/xxh64.hpp"
 
 namespace dtrain::checkpoint::detail {
 namespace {

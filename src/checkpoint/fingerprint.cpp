@@ -4,7 +4,7 @@
 
 #include "h5io.hpp"
 #include "layout.hpp"
-#include "xxh64.hpp"
+#include "core/xxh64.hpp"
 
 namespace dtrain::checkpoint {
 namespace {

@@ -7,7 +7,7 @@
 #include "atomic_file.hpp"
 #include "h5io.hpp"
 #include "layout.hpp"
-#include "xxh64.hpp"
+#include "core/xxh64.hpp"
 
 namespace dtrain::checkpoint {
 namespace detail {

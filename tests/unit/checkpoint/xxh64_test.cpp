@@ -1,11 +1,11 @@
 // XXH64: the published digests (seed 0), and streaming in odd pieces == one-shot.
-#include "checkpoint/xxh64.hpp"
+#include "core/xxh64.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace dtrain::checkpoint::detail {
+namespace dtrain {
 namespace {
 
 TEST(Xxh64, KnownDigests) {
@@ -32,4 +32,4 @@ TEST(Xxh64, StreamingEqualsOneShot) {
 }
 
 }  // namespace
-}  // namespace dtrain::checkpoint::detail
+}  // namespace dtrain

@@ -1,8 +1,8 @@
-#include "xxh64.hpp"
+#include "core/xxh64.hpp"
 
 #include <cstring>
 
-namespace dtrain::checkpoint::detail {
+namespace dtrain {
 namespace {
 
 constexpr std::uint64_t kP1 = 0x9E3779B185EBCA87ULL;
@@ -121,4 +121,4 @@ void Xxh64::update(const void* data, std::size_t size) {
 
 std::uint64_t Xxh64::digest() const { return finish(acc_, seed_, total_, buf_, buffered_); }
 
-}  // namespace dtrain::checkpoint::detail
+}  // namespace dtrain

@@ -1,4 +1,6 @@
-// XXH64, the 64-bit xxHash (Yann Collet), for checkpoint and fingerprint checksums.
+// XXH64, the 64-bit xxHash (Yann Collet): checkpoint and dataset fingerprint
+// checksums (src/checkpoint) and the replica check of the weights (src/dist).
+// Private to src/.
 //
 //   std::uint64_t h = xxh64(bytes.data(), bytes.size());   // one buffer
 //   Xxh64 s; s.update(a, na); s.update(b, nb); s.digest(); // streaming, same result
@@ -11,7 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dtrain::checkpoint::detail {
+namespace dtrain {
 
 std::uint64_t xxh64(const void* data, std::size_t size, std::uint64_t seed = 0);
 
@@ -30,4 +32,4 @@ class Xxh64 {
   std::uint64_t total_ = 0;
 };
 
-}  // namespace dtrain::checkpoint::detail
+}  // namespace dtrain
