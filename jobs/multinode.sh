@@ -125,37 +125,6 @@ cmd+=("$@")
 echo "$self: ${cmd[*]}" >&2
 [ "$dry_run" -eq 0 ] || exit 0
 
-mpirun_pid=""
-interrupts=0
-# shellcheck disable=SC2317  # called from the traps
-forward_stop() {
-  echo "$self: got SIG$1, asking dtrain to checkpoint and stop" >&2
-  [ -z "$mpirun_pid" ] || kill -USR1 "$mpirun_pid" 2>/dev/null || true
-}
-# shellcheck disable=SC2317  # called from the traps
-on_interrupt() {
-  interrupts=$((interrupts + 1))
-  if [ "$interrupts" -eq 1 ]; then
-    forward_stop INT
-    echo "$self: press Ctrl-C again to abort without waiting for the checkpoint" >&2
-  else
-    echo "$self: aborting" >&2
-    [ -z "$mpirun_pid" ] || kill -TERM "$mpirun_pid" 2>/dev/null || true
-  fi
-}
-trap 'forward_stop TERM' TERM
-trap 'forward_stop USR1' USR1
-trap on_interrupt INT
-
-# mpirun in its own process group (a Ctrl-C reaches only this script), stdin
-# /dev/null; wait again after a trapped signal, then collect the exit status.
-set -m
-"${cmd[@]}" </dev/null &
-mpirun_pid=$!
-set +m
-while :; do
-  wait "$mpirun_pid"
-  kill -0 "$mpirun_pid" 2>/dev/null || break
-done
-wait "$mpirun_pid"
-exit $?
+# shellcheck source=lib/run_mpirun.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/run_mpirun.sh"
+run_mpirun "${cmd[@]}"
