@@ -35,9 +35,10 @@ SBATCH_SCRIPT=$ROOT/jobs/slurm/train.sbatch
 LOCAL=$ROOT/jobs/local.sh
 # Epochs of every run. Stop requests are sent once the first periodic checkpoint
 # (tiny.yaml: every 50 steps) is in the run directory: the rest of the run must
-# outlast the ~1 s a request takes to arrive (tiny.yaml on Fashion-MNIST: 645
-# steps, 1-6 s per epoch here, with the load).
-EPOCHS=${DTRAIN_TEST_EPOCHS:-3}
+# outlast the ~1 s a request takes to arrive (tiny.yaml on Fashion-MNIST: 215
+# steps an epoch, 0.3-1 s per epoch on 2 cores today; 3 epochs sometimes ended
+# before the request came).
+EPOCHS=${DTRAIN_TEST_EPOCHS:-10}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dtrain-e2e-launch.XXXXXX")
 CLUSTER=$WORK/slurm
