@@ -16,6 +16,8 @@
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/graph/ops.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <functional>
 #include <random>
@@ -39,6 +41,16 @@ struct GradCheckResult {
   std::string worst;   // where the worst error was, for the failure message
   std::size_t checked = 0;
 };
+
+// The tolerance of every finite-difference check: max relative error <= 1e-6.
+inline constexpr double kGradTolerance = 1e-6;
+
+// For EXPECT_TRUE: something was checked and the worst error is within kGradTolerance.
+inline ::testing::AssertionResult gradients_ok(const GradCheckResult& r) {
+  if (r.checked == 0) return ::testing::AssertionFailure() << "nothing was checked";
+  if (r.max_rel_error <= kGradTolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "max relative error " << r.max_rel_error << " at " << r.worst;
+}
 
 using GradBuilder = std::function<graph::NodeId(graph::Graph<double>&, const std::vector<graph::NodeId>&)>;
 

@@ -15,8 +15,6 @@ using graph::NodeId;
 using testing::check_gradients;
 using testing::GradCheckOptions;
 
-constexpr double kTolerance = 1e-6;
-
 // Checks d(out)/d(inputs) and d(out)/d(params) of `layer` on inputs of the
 // given (concrete) shapes.
 testing::GradCheckResult check_layer(layers::Layer& layer, const std::vector<Shape>& inputs,
@@ -37,10 +35,6 @@ testing::GradCheckResult check_layer(layers::Layer& layer, const std::vector<Sha
       opt, init);
 }
 
-::testing::AssertionResult ok(const testing::GradCheckResult& r) {
-  if (r.checked > 0 && r.max_rel_error <= kTolerance) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "max relative error " << r.max_rel_error << " at " << r.worst;
-}
 
 GradCheckOptions away_from_kinks() {
   GradCheckOptions o;
@@ -53,17 +47,17 @@ TEST(LayerGradient, DenseWithEveryActivation) {
     layers::DenseLayer d({.units = 4, .activation = act});
     // relu-like kinks: x·W + b must stay away from 0; random inputs rarely hit it,
     // and the checker reports where if they do.
-    EXPECT_TRUE(ok(check_layer(d, {{3, 5}}, away_from_kinks()))) << act;
+    EXPECT_TRUE(testing::gradients_ok(check_layer(d, {{3, 5}}, away_from_kinks()))) << act;
   }
   layers::DenseLayer no_bias({.units = 2, .use_bias = false});
-  EXPECT_TRUE(ok(check_layer(no_bias, {{3, 4}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(no_bias, {{3, 4}})));
 }
 
 TEST(LayerGradient, Conv2DStridesAndPadding) {
   for (const char* pad : {"valid", "same"}) {
     for (std::int64_t s : {1, 2}) {
       layers::Conv2DLayer c({.filters = 3, .kernel_size = {3, 2}, .strides = {s, s}, .padding = pad, .activation = "tanh"});
-      EXPECT_TRUE(ok(check_layer(c, {{2, 6, 5, 2}}))) << pad << " stride " << s;
+      EXPECT_TRUE(testing::gradients_ok(check_layer(c, {{2, 6, 5, 2}}))) << pad << " stride " << s;
     }
   }
 }
@@ -73,24 +67,24 @@ TEST(LayerGradient, Pooling) {
   o.seed = 7;  // distinct values: no ties inside a max window
   for (const char* pad : {"valid", "same"}) {
     layers::Pooling2DLayer mx({.pool_size = {2, 2}, .strides = {1, 2}, .padding = pad}, true);
-    EXPECT_TRUE(ok(check_layer(mx, {{2, 5, 5, 2}}, o))) << "max " << pad;
+    EXPECT_TRUE(testing::gradients_ok(check_layer(mx, {{2, 5, 5, 2}}, o))) << "max " << pad;
     layers::Pooling2DLayer avg({.pool_size = {3, 2}, .padding = pad}, false);
-    EXPECT_TRUE(ok(check_layer(avg, {{2, 5, 5, 2}}, o))) << "avg " << pad;
+    EXPECT_TRUE(testing::gradients_ok(check_layer(avg, {{2, 5, 5, 2}}, o))) << "avg " << pad;
   }
   layers::GlobalAveragePooling2DLayer gap;
-  EXPECT_TRUE(ok(check_layer(gap, {{2, 3, 4, 5}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(gap, {{2, 3, 4, 5}})));
 }
 
 TEST(LayerGradient, BatchNormalizationTrainingAndInference) {
   layers::BatchNormalizationLayer bn({});
-  EXPECT_TRUE(ok(check_layer(bn, {{6, 4}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(bn, {{6, 4}})));
   layers::BatchNormalizationLayer bn4({});
-  EXPECT_TRUE(ok(check_layer(bn4, {{3, 2, 2, 3}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(bn4, {{3, 2, 2, 3}})));
   // Inference: moving_variance (parameter 3, input index 4) must be positive.
   GradCheckOptions inference;
   inference.training = false;
   layers::BatchNormalizationLayer bn_inf({});
-  EXPECT_TRUE(ok(check_layer(bn_inf, {{5, 3}}, inference, [](auto& g, const std::vector<NodeId>& ids) {
+  EXPECT_TRUE(testing::gradients_ok(check_layer(bn_inf, {{5, 3}}, inference, [](auto& g, const std::vector<NodeId>& ids) {
     auto v = g.value(ids[4]);
     for (std::int64_t i = 0; i < v.size(); ++i) v.data[i] = 0.5 + std::abs(v.data[i]);
   })));
@@ -98,21 +92,21 @@ TEST(LayerGradient, BatchNormalizationTrainingAndInference) {
 
 TEST(LayerGradient, ShapeLayersDropoutActivationMerge) {
   layers::FlattenLayer flat;
-  EXPECT_TRUE(ok(check_layer(flat, {{2, 3, 4}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(flat, {{2, 3, 4}})));
   layers::ReshapeLayer reshape({4, -1});
-  EXPECT_TRUE(ok(check_layer(reshape, {{2, 12}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(reshape, {{2, 12}})));
   layers::DropoutLayer drop({.rate = 0.3});
-  EXPECT_TRUE(ok(check_layer(drop, {{4, 10}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(drop, {{4, 10}})));
   GradCheckOptions inference;
   inference.training = false;
   layers::DropoutLayer drop_inf({.rate = 0.3});
-  EXPECT_TRUE(ok(check_layer(drop_inf, {{4, 10}}, inference)));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(drop_inf, {{4, 10}}, inference)));
   layers::ActivationLayer act("gelu");
-  EXPECT_TRUE(ok(check_layer(act, {{3, 4}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(act, {{3, 4}})));
   layers::AddLayer add;
-  EXPECT_TRUE(ok(check_layer(add, {{3, 4}, {3, 4}, {3, 4}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(add, {{3, 4}, {3, 4}, {3, 4}})));
   layers::ConcatenateLayer cat;
-  EXPECT_TRUE(ok(check_layer(cat, {{3, 4}, {3, 2}})));
+  EXPECT_TRUE(testing::gradients_ok(check_layer(cat, {{3, 4}, {3, 2}})));
 }
 
 }  // namespace
