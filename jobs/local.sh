@@ -27,6 +27,8 @@ set -uo pipefail
 self=$(basename "$0")
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$self: error: $*" >&2; echo "Run '$0 --help' for usage." >&2; exit 2; }
+# shellcheck source=lib/mpirun_job.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mpirun_job.sh"
 
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
@@ -67,21 +69,7 @@ if [ -z "$threads" ]; then
   [ "$threads" -ge 1 ] || threads=1
 fi
 
-dtrain=${DTRAIN:-}
-if [ -z "$dtrain" ]; then
-  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  if [ -x "$repo/build/dtrain" ]; then
-    dtrain=$repo/build/dtrain
-  else
-    dtrain=$(command -v dtrain) || die "no dtrain binary: set DTRAIN, build it in $repo/build, or put it on PATH"
-  fi
-fi
-[ -x "$dtrain" ] || die "DTRAIN=$dtrain is not executable"
-command -v mpirun >/dev/null 2>&1 || die "mpirun not found (Debian: apt-get install openmpi-bin)"
-
-if [ "$(id -u)" -eq 0 ]; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
+find_dtrain
 
 cmd=(mpirun -n "$ranks")
 if [ $((ranks * threads)) -le "$cores" ]; then
@@ -103,6 +91,4 @@ cmd+=("$@")
 echo "$self: ${cmd[*]}" >&2
 [ "$dry_run" -eq 0 ] || exit 0
 
-# shellcheck source=lib/run_mpirun.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/run_mpirun.sh"
 run_mpirun "${cmd[@]}"

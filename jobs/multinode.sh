@@ -42,6 +42,8 @@ set -uo pipefail
 self=$(basename "$0")
 usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "$self: error: $*" >&2; echo "Run '$0 --help' for usage." >&2; exit 2; }
+# shellcheck source=lib/mpirun_job.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mpirun_job.sh"
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
 hostfile=""
@@ -76,20 +78,7 @@ shift
 keepalive=${DTRAIN_KEEPALIVE:-5 2 3}
 stall=${DTRAIN_STALL_TIMEOUT:-60}
 
-dtrain=${DTRAIN:-}
-if [ -z "$dtrain" ]; then
-  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  if [ -x "$repo/build/dtrain" ]; then
-    dtrain=$repo/build/dtrain
-  else
-    dtrain=$(command -v dtrain) || die "no dtrain binary: set DTRAIN, build it in $repo/build, or put it on PATH"
-  fi
-fi
-[ -x "$dtrain" ] || die "DTRAIN=$dtrain is not executable"
-command -v mpirun >/dev/null 2>&1 || die "mpirun not found (Debian: apt-get install openmpi-bin)"
-if [ "$(id -u)" -eq 0 ]; then
-  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
+find_dtrain
 
 # shellcheck disable=SC2054  # the commas are in option values
 cmd=(mpirun --hostfile "$hostfile" --mca pml ob1 --mca btl "${DTRAIN_BTL:-tcp,vader,self}")
@@ -125,6 +114,4 @@ cmd+=("$@")
 echo "$self: ${cmd[*]}" >&2
 [ "$dry_run" -eq 0 ] || exit 0
 
-# shellcheck source=lib/run_mpirun.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/run_mpirun.sh"
 run_mpirun "${cmd[@]}"

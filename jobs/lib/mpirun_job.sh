@@ -1,8 +1,28 @@
-# Runs an mpirun command line in the foreground for jobs/local.sh and
-# jobs/multinode.sh (sourced; `self` names the calling script in messages):
-#   source jobs/lib/run_mpirun.sh; run_mpirun "${cmd[@]}"   # exits with mpirun's status
-# SIGTERM, SIGUSR1 and a first Ctrl-C reach mpirun as SIGUSR1: dtrain checkpoints
-# at the next step boundary and exits 3. A second Ctrl-C aborts (SIGTERM).
+# What jobs/local.sh and jobs/multinode.sh share (sourced; the caller defines
+# `self`, its name in messages, and `die`):
+#   find_dtrain                 # sets dtrain: $DTRAIN, build/dtrain or PATH; checks mpirun
+#   run_mpirun "${cmd[@]}"      # runs mpirun in the foreground, exits with its status
+# In run_mpirun, SIGTERM, SIGUSR1 and a first Ctrl-C reach mpirun as SIGUSR1:
+# dtrain checkpoints at the next step boundary and exits 3. A second Ctrl-C
+# aborts (SIGTERM).
+
+find_dtrain() {
+  dtrain=${DTRAIN:-}
+  if [ -z "$dtrain" ]; then
+    local repo
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    if [ -x "$repo/build/dtrain" ]; then
+      dtrain=$repo/build/dtrain
+    else
+      dtrain=$(command -v dtrain) || die "no dtrain binary: set DTRAIN, build it in $repo/build, or put it on PATH"
+    fi
+  fi
+  [ -x "$dtrain" ] || die "DTRAIN=$dtrain is not executable"
+  command -v mpirun >/dev/null 2>&1 || die "mpirun not found (Debian: apt-get install openmpi-bin)"
+  if [ "$(id -u)" -eq 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  fi
+}
 
 mpirun_pid=""
 stop_signal=""
