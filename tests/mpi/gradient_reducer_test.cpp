@@ -236,6 +236,18 @@ struct TinyMlp {
   }
 };
 
+// The same model's gradient over all `total` samples with loss = sum / total, on
+// one rank: what the reduced gradients must match.
+std::vector<float> full_batch_gradient(std::int64_t total, std::int64_t in_features, std::int64_t hidden) {
+  TinyMlp full(1.0 / static_cast<double>(total), in_features, hidden);
+  full.g.plan(total);
+  full.feed(0, total);
+  full.g.forward();
+  full.g.backward(full.loss);
+  const auto grads = full.g.parameter_grads();
+  return {grads.begin(), grads.end()};
+}
+
 // Forwards to the reducer and records, after each op, how many buckets had started.
 class Tracer : public graph::BackwardObserver {
  public:
@@ -285,14 +297,8 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   EXPECT_EQ(reducer.stats().bucket_start_op, (std::vector<std::int64_t>{3, 4, 6, 7}));
   EXPECT_EQ(reducer.stats().after_ops, 14);
 
-  // The same model on all N samples with loss = sum / N, on one rank.
-  TinyMlp full(1.0 / static_cast<double>(total));
-  full.g.plan(total);
-  full.feed(0, total);
-  full.g.forward();
-  full.g.backward(full.loss);
   const auto got = local.g.parameter_grads();
-  const auto want = full.g.parameter_grads();
+  const auto want = full_batch_gradient(total, 5, 6);
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_NEAR(got[i], want[i], 1e-5 * std::max(1.0f, std::abs(want[i]))) << i;
   }
@@ -332,13 +338,8 @@ TEST(GradientReducer, PiecesOfTheFirstKernelStartWhileItsMatmulComputesTheRest) 
   // dense_1/kernel's single chunk (first) starts nothing: b1 is not final yet.
   EXPECT_EQ(tracer.started_at_prefix, (std::vector<std::size_t>{0, 2, 3, 4, 5}));
 
-  TinyMlp full(1.0 / static_cast<double>(total), 784, 512);
-  full.g.plan(total);
-  full.feed(0, total);
-  full.g.forward();
-  full.g.backward(full.loss);
   const auto got = local.g.parameter_grads();
-  const auto want = full.g.parameter_grads();
+  const auto want = full_batch_gradient(total, 784, 512);
   // Float sums over 784 inputs and a different split of the batch: 1e-4.
   for (std::size_t i = 0; i < got.size(); ++i) {
     ASSERT_NEAR(got[i], want[i], 1e-4 * std::max(1.0f, std::abs(want[i]))) << i;
