@@ -84,7 +84,7 @@ void RowSource::fail_read(const std::string& dataset, std::span<const h5::Run> r
                   " failed (file truncated or damaged?): " + detail);
 }
 
-void RowSource::read_sorted(std::span<const h5::Run> runs, std::int64_t rows) {
+void RowSource::read_checked(std::span<const h5::Run> runs, std::int64_t rows) {
   const auto features = static_cast<std::size_t>(split_.features());
   const auto n = static_cast<std::size_t>(rows);
   void* x = nullptr;
@@ -125,6 +125,12 @@ void RowSource::read_sorted(std::span<const h5::Run> runs, std::int64_t rows) {
     }
   } catch (const Error& e) {
     fail_read(split_.y_path(), runs, e.what());
+  }
+  check_x(runs);
+  if (split_.task == Task::kClassification) {
+    check_labels(runs, y_ids_.data());
+  } else {
+    check_targets(runs);
   }
 }
 
@@ -177,13 +183,7 @@ void RowSource::read_block(std::int64_t begin, std::int64_t count, float* x, flo
   order_.resize(static_cast<std::size_t>(count));
   std::iota(order_.begin(), order_.end(), std::int64_t{0});
   runs_.assign(1, h5::Run{begin, count});
-  read_sorted(runs_, count);
-  check_x(runs_);
-  if (split_.task == Task::kClassification) {
-    check_labels(runs_, y_ids_.data());
-  } else {
-    check_targets(runs_);
-  }
+  read_checked(runs_, count);
   const auto features = static_cast<std::size_t>(split_.features());
   const auto n = static_cast<std::size_t>(count);
   if (split_.x_type == StorageType::kUint8) {
@@ -223,13 +223,7 @@ void RowSource::read_rows(std::span<const std::int64_t> rows, float* x, float* y
       runs_.push_back(h5::Run{row, 1});
     }
   }
-  read_sorted(runs_, static_cast<std::int64_t>(n));
-  check_x(runs_);
-  if (split_.task == Task::kClassification) {
-    check_labels(runs_, y_ids_.data());
-  } else {
-    check_targets(runs_);
-  }
+  read_checked(runs_, static_cast<std::int64_t>(n));
   const auto features = static_cast<std::size_t>(split_.features());
   const auto targets = static_cast<std::size_t>(split_.targets);
   const float scale = split_.scale;

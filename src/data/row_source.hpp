@@ -43,7 +43,8 @@ class RowSource {
  private:
   hid_t x_memtype() const;
   hid_t y_memtype() const;
-  void read_sorted(std::span<const h5::Run> runs, std::int64_t rows);
+  // Reads the runs into the staging buffers, then checks x (finite) and y.
+  void read_checked(std::span<const h5::Run> runs, std::int64_t rows);
   void check_x(std::span<const h5::Run> runs) const;
   void check_labels(std::span<const h5::Run> runs, const std::int64_t* labels) const;
   void check_targets(std::span<const h5::Run> runs) const;
