@@ -34,6 +34,7 @@ namespace dtrain {
 
 namespace dist {
 class Communicator;
+enum class ReduceTransport;  // dtrain/dist/gradient_reducer.hpp
 }
 namespace optimizers {
 template <class T>
@@ -116,6 +117,7 @@ class Model {
   void set_communicator(dist::Communicator* comm);
   dist::Communicator* communicator() const;
   void set_bucket_bytes(std::size_t bytes);  // gradient all-reduce bucket size
+  void set_reduce_transport(dist::ReduceTransport transport);  // default: automatic
   void set_threads(int threads);  // TBB threads for this rank; 0: the cores it may use
   int threads() const;
 

@@ -1,6 +1,7 @@
 #include "dtrain/dist/gradient_reducer.hpp"
 
 #include "context.hpp"
+#include "shared_exchange.hpp"
 
 #include "dtrain/kernels/parallel.hpp"
 
@@ -39,8 +40,9 @@ struct GradientReducer::State {
   std::int64_t count = 0;  // local, then global sample count
   bool count_done = false;
   ReducerStats stats;
+  std::unique_ptr<detail::SharedExchange> shm;  // set: gradients travel through shared memory
 
-  State(detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
+  State(Communicator& comm, detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
         ReducerOptions o)
       : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()) {
     buckets = assign_buckets(params, options.bucket_bytes, sizeof(float));
@@ -66,9 +68,17 @@ struct GradientReducer::State {
     seqs.assign(buckets.size(), 0);
     stats.bucket_start_op.assign(buckets.size(), -1);
     stats.bucket_done_early.assign(buckets.size(), 0);
+    if (options.transport != ReduceTransport::mpi && ctx.size() > 1) {
+      shm = detail::SharedExchange::open(comm, ctx, buckets, static_cast<std::int64_t>(g.size()));
+    }
+    if (options.transport == ReduceTransport::shared_memory && ctx.size() > 1 && !shm) {
+      throw ArgumentError("GradientReducer: the shared-memory transport needs every rank on one host and room "
+                          "for the gradients in /dev/shm");
+    }
   }
 
   bool in_flight() const {
+    if (shm) return shm->in_step();
     if (count_request != MPI_REQUEST_NULL) return true;
     return std::any_of(requests.begin(), requests.end(),
                        [](MPI_Request r) { return r != MPI_REQUEST_NULL; });
@@ -76,12 +86,16 @@ struct GradientReducer::State {
 
   void start(std::size_t b) {
     const auto& bk = buckets[b];
+    stats.bucket_start_op[b] = stats.after_ops;
+    if (shm) {
+      shm->publish(b, grads);
+      return;
+    }
     seqs[b] = ctx.begin_op(labels[b]);
     ctx.tune_iallreduce(static_cast<std::size_t>(bk.size) * sizeof(float));
     ctx.check(MPI_Iallreduce(MPI_IN_PLACE, grads + bk.offset, static_cast<int>(bk.size), MPI_FLOAT,
                              MPI_SUM, ctx.comm(), &requests[b]),
               "MPI_Iallreduce", seqs[b]);
-    stats.bucket_start_op[b] = stats.after_ops;
   }
 
   bool bucket_ready(const Bucket& bk) const {
@@ -103,6 +117,11 @@ struct GradientReducer::State {
 
   // One MPI_Test progresses everything outstanding; look at the oldest first.
   void poll() {
+    if (shm) {
+      shm->progress(grads);
+      for (; next_poll < shm->complete_buckets(); ++next_poll) stats.bucket_done_early[next_poll] = 1;
+      return;
+    }
     if (!count_done && count_request != MPI_REQUEST_NULL) {
       count_done = ctx.test(count_request, count_seq);
       if (!count_done) return;
@@ -137,7 +156,7 @@ GradientReducer::GradientReducer(Communicator& comm, graph::Graph<float>& graph,
 
 GradientReducer::GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
                                  std::span<float> grads, ReducerOptions options)
-    : state_(std::make_unique<State>(*comm.ctx_, params, grads, options)) {}
+    : state_(std::make_unique<State>(comm, *comm.ctx_, params, grads, options)) {}
 
 GradientReducer::~GradientReducer() {
   // An exception left a step with collectives in flight. Their buffers may go
@@ -167,6 +186,11 @@ void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples)
   std::fill(s.final_prefix.begin(), s.final_prefix.end(), 0);
   s.next_start = 0;
   s.next_poll = 0;
+  if (s.shm) {
+    s.shm->begin_step(local_samples, s.ctx.deadline_from_now());
+    s.in_step = true;
+    return;
+  }
   s.count = local_samples;
   s.count_done = false;
   s.count_seq = s.ctx.begin_op("all-reduce of the sample count");
@@ -233,6 +257,16 @@ std::int64_t GradientReducer::finish() {
                 " with gradients never reported ready: " + s.unreported());
   }
   const auto deadline = s.ctx.deadline_from_now();
+  if (s.shm) {
+    s.in_step = false;
+    const double waited = s.shm->finish(s.grads, deadline);
+    s.stats.global_samples = s.shm->global_samples();
+    s.stats.wait_seconds = waited;
+    s.stats.scale_seconds = 0;  // divided while summing
+    s.stats.total_wait_seconds += waited;
+    ++s.stats.steps;
+    return s.stats.global_samples;
+  }
   double waited = s.ctx.wait(s.count_request, s.count_seq, deadline);
   const std::int64_t global = s.count;
   double scaled = 0;
@@ -258,6 +292,9 @@ std::int64_t GradientReducer::finish() {
 
 const std::vector<Bucket>& GradientReducer::buckets() const { return state_->buckets; }
 std::size_t GradientReducer::started_buckets() const { return state_->next_start; }
+ReduceTransport GradientReducer::transport() const {
+  return state_->shm ? ReduceTransport::shared_memory : ReduceTransport::mpi;
+}
 const ReducerStats& GradientReducer::stats() const { return state_->stats; }
 
 }  // namespace dtrain::dist

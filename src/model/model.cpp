@@ -60,7 +60,7 @@ struct Model::Impl {
   dist::Communicator* comm = nullptr;
   std::unique_ptr<dist::GradientReducer> reducer;
   int threads = 0;
-  std::size_t bucket_bytes = dist::kDefaultBucketBytes;
+  dist::ReducerOptions reducer_options;
   std::unique_ptr<kernels::ThreadScope> scope;
   std::int64_t planned = 0;
   std::int64_t global_step = 0;
@@ -239,7 +239,7 @@ struct Model::Impl {
     profile.forward += seconds_since(t);
     t = Clock::now();
     if (world() > 1) {
-      if (!reducer) reducer = std::make_unique<dist::GradientReducer>(*comm, g, dist::ReducerOptions{bucket_bytes});
+      if (!reducer) reducer = std::make_unique<dist::GradientReducer>(*comm, g, reducer_options);
       reducer->begin_step(static_cast<std::uint64_t>(global_step), b.size);
       if (b.size > 0) {
         g.backward(loss_sum, reducer.get());
@@ -562,7 +562,12 @@ void Model::set_communicator(dist::Communicator* comm) {
 dist::Communicator* Model::communicator() const { return impl_->comm; }
 
 void Model::set_bucket_bytes(std::size_t bytes) {
-  impl_->bucket_bytes = bytes;
+  impl_->reducer_options.bucket_bytes = bytes;
+  impl_->reducer.reset();
+}
+
+void Model::set_reduce_transport(dist::ReduceTransport transport) {
+  impl_->reducer_options.transport = transport;
   impl_->reducer.reset();
 }
 

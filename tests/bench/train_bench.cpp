@@ -18,6 +18,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/data/shard_reader.hpp"
 #include "dtrain/dist/communicator.hpp"
+#include "dtrain/dist/gradient_reducer.hpp"
 #include "dtrain/layers/conv.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/model.hpp"
@@ -53,13 +54,17 @@ struct Args {
   long long launch_ns = 0;    // wall-clock launch time (ns since the epoch), for start-up
   std::uint64_t seed = 42;
   double bucket_mib = 0;      // > 0: gradient bucket size (default: the library's)
+  std::string transport = "auto";  // gradient transport: auto, mpi or shm
 };
+
+constexpr const char* kUsage =
+    "usage: train_bench [--model mlp|cnn] [--data FILE.h5] [--batch B] [--steps N] [--warmup W]\n"
+    "                   [--threads T] [--epochs E] [--synthetic] [--launch-ns NS] [--seed S]\n"
+    "                   [--bucket-mib M] [--transport auto|mpi|shm]\n";
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "train_bench: " << problem << "\n"
-            << "usage: train_bench [--model mlp|cnn] [--data FILE.h5] [--batch B] [--steps N] [--warmup W]\n"
-            << "                   [--threads T] [--epochs E] [--synthetic] [--launch-ns NS] [--seed S]\n"
-            << "                   [--bucket-mib M]\n";
+            << kUsage;
   std::exit(2);
 }
 
@@ -71,6 +76,10 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) usage(k + " needs a value");
       return argv[++i];
     };
+    if (k == "--help" || k == "-h") {
+      std::cout << "train_bench: times training steps of the Fashion-MNIST MLP or CNN (one RESULT line)\n" << kUsage;
+      std::exit(0);
+    }
     if (k == "--model") a.model = value();
     else if (k == "--data") a.data = value();
     else if (k == "--batch") a.batch = std::stoll(value());
@@ -82,6 +91,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--launch-ns") a.launch_ns = std::stoll(value());
     else if (k == "--seed") a.seed = std::stoull(value());
     else if (k == "--bucket-mib") a.bucket_mib = std::stod(value());
+    else if (k == "--transport") a.transport = value();
     else usage("unknown argument '" + k + "'");
   }
   if (a.model != "mlp" && a.model != "cnn") usage("--model must be mlp or cnn, got '" + a.model + "'");
@@ -226,6 +236,9 @@ int run(const Args& a, dist::Communicator& comm) {
   model.set_threads(a.threads);
   if (comm.size() > 1) model.set_communicator(&comm);
   if (a.bucket_mib > 0) model.set_bucket_bytes(static_cast<std::size_t>(a.bucket_mib * (1 << 20)));
+  if (a.transport != "auto") {
+    model.set_reduce_transport(a.transport == "mpi" ? dist::ReduceTransport::mpi : dist::ReduceTransport::shared_memory);
+  }
 
   ArrayBatchSource source(train.x, train.scale, train.y,
                           {.batch_size = a.batch, .shuffle = true, .seed = a.seed, .rank = comm.rank(),

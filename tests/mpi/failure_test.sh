@@ -14,6 +14,9 @@
 #               missing rank.
 #   stall-root  the same with rank 0 sleeping forever: rank 1 (the deputy
 #               watcher) names rank 0.
+# These run with the gradients on MPI. shm-throw, shm-stall-stop and
+# shm-stall-root are the same faults with the gradients in shared memory, where
+# the waiting ranks read the missing rank straight from its flags.
 # In every case each rank's pid must be gone once mpiexec returns.
 set -u
 mpiexec=$1 tool=$2 scenario=$3 np=$4
@@ -23,6 +26,8 @@ mkdir "$work/pids"
 
 last=$((np - 1))
 patterns=()
+transport=mpi
+case $scenario in shm-*) transport=shm; scenario=${scenario#shm-} ;; esac
 case $scenario in
   clean) args=(--mode none); limit=30; want_rc=0; want_lines=0 ;;
   throw)
@@ -41,6 +46,15 @@ case $scenario in
               "missing rank(s): 0 (did not arrive at all-reduce of gradient bucket 5/5 at step 3)") ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
+if [ "$transport" = shm ]; then
+  case $scenario in
+    stall-stop) patterns=("dtrain: error (rank 0): stall at step 3: gradient exchange in shared memory"
+                          "did not complete within 10 s" "missing rank(s): $last (did not") ;;
+    stall-root) patterns=("dtrain: error (rank 1): stall at step 3: gradient exchange in shared memory"
+                          "did not complete within 10 s" "missing rank(s): 0 (did not") ;;
+  esac
+fi
+args+=(--transport "$transport")
 
 start=$(date +%s.%N)
 timeout -k 5 $((limit + 30)) "$mpiexec" -n "$np" --oversubscribe "$tool" "${args[@]}" \
@@ -67,7 +81,7 @@ for f in "$work"/pids/*.pid; do
   kill -0 "$pid" 2>/dev/null && problem "rank $(basename "$f" .pid) (pid $pid) is still running"
 done
 
-echo "scenario $scenario on $np ranks: exit $rc after ${elapsed} s"
+echo "scenario $scenario ($transport) on $np ranks: exit $rc after ${elapsed} s"
 grep "^dtrain: error" "$work/err"
 if [ "$fail" -ne 0 ]; then
   echo "--- stdout"; cat "$work/out"; echo "--- stderr"; cat "$work/err"

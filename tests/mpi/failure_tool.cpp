@@ -3,6 +3,7 @@
 //
 //   mpiexec -n 3 dist_failure_tool --mode throw --fault-rank 2 --fault-step 3
 //   mpiexec -n 3 dist_failure_tool --mode stall --how stop --fault-rank 2 --fault-step 3 --stall-timeout 10
+//   (--transport mpi|shm: gradients through MPI_Iallreduce or shared memory)
 //
 // Each step: begin_step, forward, backward with the GradientReducer (64-float
 // buckets: one per parameter, the first kernel in 2 pieces, so buckets are in
@@ -41,6 +42,7 @@ struct Options {
   int steps = 8;
   int fault_op = 4;  // after which after_op() of backward the fault fires (1..14)
   std::string pid_dir;
+  std::string transport = "auto";  // auto | mpi | shm: how the gradients travel
 };
 
 Options parse(int argc, char** argv) {
@@ -59,10 +61,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--steps") o.steps = std::stoi(next());
     else if (a == "--fault-op") o.fault_op = std::stoi(next());
     else if (a == "--pid-dir") o.pid_dir = next();
+    else if (a == "--transport") o.transport = next();
     else throw ArgumentError("unknown option " + a);
   }
   if (o.mode != "none" && o.mode != "throw" && o.mode != "stall") throw ArgumentError("--mode " + o.mode);
   if (o.how != "stop" && o.how != "sleep") throw ArgumentError("--how " + o.how);
+  if (o.transport != "auto" && o.transport != "mpi" && o.transport != "shm") {
+    throw ArgumentError("--transport " + o.transport);
+  }
   return o;
 }
 
@@ -105,7 +111,10 @@ void run(dist::Communicator& comm, const Options& o) {
   g.plan(16);
   auto w = g.parameter_values();
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(static_cast<int>(i % 13) - 6);
-  dist::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float)});
+  const auto transport = o.transport == "mpi"   ? dist::ReduceTransport::mpi
+                         : o.transport == "shm" ? dist::ReduceTransport::shared_memory
+                                                : dist::ReduceTransport::automatic;
+  dist::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float), .transport = transport});
   const std::int64_t n = 4 + comm.rank() % 3;
   for (std::uint64_t step = 0; step < static_cast<std::uint64_t>(o.steps); ++step) {
     g.set_batch(n);

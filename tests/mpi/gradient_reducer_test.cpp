@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <string>
 #include <vector>
 
 namespace dtrain::dist {
@@ -77,12 +78,40 @@ void expect_same_bits_on_every_rank(const GradientReducer& reducer, std::span<co
   EXPECT_EQ(comm.allreduce_min(h), comm.allreduce_max(h)) << "gradients differ across ranks";
 }
 
-TEST(GradientReducer, UnevenLocalBatchesGiveTheExactGlobalMean) {
+// Every behavioural test runs over both transports (on one rank both are plain
+// local copies: nothing travels).
+class Reducer : public ::testing::TestWithParam<ReduceTransport> {
+ protected:
+  ReducerOptions options(std::size_t bucket_bytes = kDefaultBucketBytes) const {
+    return {.bucket_bytes = bucket_bytes, .transport = GetParam()};
+  }
+};
+
+std::string transport_name(const ::testing::TestParamInfo<ReduceTransport>& p) {
+  return p.param == ReduceTransport::mpi ? "Mpi" : "SharedMemory";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, Reducer,
+                         ::testing::Values(ReduceTransport::mpi, ReduceTransport::shared_memory),
+                         transport_name);
+
+TEST_P(Reducer, UsesTheTransportAskedFor) {
+  auto& comm = mpi_comm();
+  SmallLayout L;
+  GradientReducer reducer(comm, L.g, options(64));
+  const bool shared = GetParam() == ReduceTransport::shared_memory && comm.size() > 1;
+  EXPECT_EQ(reducer.transport(), shared ? ReduceTransport::shared_memory : ReduceTransport::mpi);
+  // automatic: every rank of these tests runs on this host.
+  GradientReducer automatic(comm, L.g, {.bucket_bytes = 64});
+  EXPECT_EQ(automatic.transport(), comm.size() > 1 ? ReduceTransport::shared_memory : ReduceTransport::mpi);
+}
+
+TEST_P(Reducer, UnevenLocalBatchesGiveTheExactGlobalMean) {
   auto& comm = mpi_comm();
   const int p = comm.size();
   const int r = comm.rank();
   SmallLayout L;
-  GradientReducer reducer(comm, L.g, {.bucket_bytes = 64});
+  GradientReducer reducer(comm, L.g, options(64));
   ASSERT_EQ(reducer.buckets().size(), 4u);
   // Two steps, two uneven splits: n_r = r + 1, then n_r = 2 (P - r).
   for (int step = 0; step < 2; ++step) {
@@ -112,11 +141,11 @@ TEST(GradientReducer, UnevenLocalBatchesGiveTheExactGlobalMean) {
   EXPECT_EQ(reducer.stats().steps, 2u);
 }
 
-TEST(GradientReducer, RanksWithoutSamplesContributeZero) {
+TEST_P(Reducer, RanksWithoutSamplesContributeZero) {
   auto& comm = mpi_comm();
   const int p = comm.size();
   SmallLayout L;
-  GradientReducer reducer(comm, L.g, {.bucket_bytes = 64});
+  GradientReducer reducer(comm, L.g, options(64));
   // No rank has samples: every rank learns it from the same sum and throws.
   reducer.begin_step(0, 0);
   reducer.contribute_zero();
@@ -154,7 +183,7 @@ std::uint64_t splitmix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-TEST(GradientReducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
+TEST_P(Reducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
   // MLP 784-512-256-10 layout (2.1 MB, 7 buckets, 4 of them pieces of the first
   // kernel), values in [-1, 1) that do
   // not add exactly: the bits still agree on every rank and between two runs.
@@ -168,7 +197,7 @@ TEST(GradientReducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
   g.parameter("dense_2/kernel", {256, 10});
   g.parameter("dense_2/bias", {10});
   auto grads = g.parameter_grads();
-  GradientReducer reducer(comm, g);
+  GradientReducer reducer(comm, g, options());
   EXPECT_EQ(reducer.buckets().size(), 7u);
   auto value = [](int rank, std::size_t i) {
     return static_cast<float>(static_cast<double>(splitmix(static_cast<std::uint64_t>(rank) << 32 | i) >> 11) *
@@ -270,7 +299,7 @@ class Tracer : public graph::BackwardObserver {
   GradientReducer& reducer_;
 };
 
-TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient) {
+TEST_P(Reducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient) {
   auto& comm = mpi_comm();
   const int p = comm.size();
   const int r = comm.rank();
@@ -282,7 +311,7 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   local.feed(first, n);
   local.g.forward();
   // 30 floats (dense/kernel's size): one parameter per bucket, no pieces.
-  GradientReducer reducer(comm, local.g, {.bucket_bytes = 30 * sizeof(float)});
+  GradientReducer reducer(comm, local.g, options(30 * sizeof(float)));
   ASSERT_EQ(reducer.buckets().size(), 4u);
   Tracer tracer(reducer);
   reducer.begin_step(0, n);
@@ -306,7 +335,7 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
 
   // With the default 512 KiB every parameter shares one bucket: it can only start
   // when the first layer's kernel is final.
-  GradientReducer whole(comm, local.g);
+  GradientReducer whole(comm, local.g, options());
   ASSERT_EQ(whole.buckets().size(), 1u);
   whole.begin_step(1, n);
   local.g.backward(local.loss, &whole);
@@ -314,7 +343,7 @@ TEST(GradientReducer, BucketsStartWhileBackwardRunsAndMatchTheFullBatchGradient)
   EXPECT_EQ(whole.stats().bucket_start_op, (std::vector<std::int64_t>{7}));
 }
 
-TEST(GradientReducer, PiecesOfTheFirstKernelStartWhileItsMatmulComputesTheRest) {
+TEST_P(Reducer, PiecesOfTheFirstKernelStartWhileItsMatmulComputesTheRest) {
   // dense/kernel [784, 512] (401408 floats) is cut into 4 pieces of the default
   // 512 KiB; the three small parameters share the first bucket. The matmul
   // finishes the kernel's gradient in chunks of 256 rows (131072 floats).
@@ -328,7 +357,7 @@ TEST(GradientReducer, PiecesOfTheFirstKernelStartWhileItsMatmulComputesTheRest) 
   local.g.plan(5);
   local.feed(first, n);
   local.g.forward();
-  GradientReducer reducer(comm, local.g);
+  GradientReducer reducer(comm, local.g, options());
   ASSERT_EQ(reducer.buckets().size(), 5u);
   Tracer tracer(reducer);
   reducer.begin_step(0, n);

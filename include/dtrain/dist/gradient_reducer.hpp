@@ -12,6 +12,10 @@
 // sum_r(grad_r) / sum_r(n_r), the exact global mean, however uneven the local
 // batches. A rank with no samples calls contribute_zero() instead of backward.
 //
+// On one host the buckets travel through a shared-memory segment instead of MPI
+// (ReduceTransport): the same buckets, the same sums in rank order, no MPI call
+// per step.
+//
 // Buckets (assign_buckets) are a pure function of the parameter list and the
 // bucket size: the same on every rank, nothing negotiated. A bucket is a run of
 // consecutive trainable parameters, listed from the last parameter to the first
@@ -68,8 +72,13 @@ std::vector<Bucket> assign_buckets(std::span<const graph::ParameterInfo> params,
                                    std::size_t bucket_bytes,
                                    std::size_t element_bytes = sizeof(float));
 
+// How gradients travel. automatic: through shared memory when every rank runs
+// on this host (see src/dist/shared_exchange.hpp), else MPI_Iallreduce.
+enum class ReduceTransport { automatic, mpi, shared_memory };
+
 struct ReducerOptions {
   std::size_t bucket_bytes = kDefaultBucketBytes;
+  ReduceTransport transport = ReduceTransport::automatic;
   bool poll_during_backward = true;  // MPI_Test in after_op (off: only for measurements)
 };
 
@@ -113,6 +122,8 @@ class GradientReducer final : public graph::BackwardObserver {
   const std::vector<Bucket>& buckets() const;
   std::size_t started_buckets() const;  // this step, so far
   const ReducerStats& stats() const;
+  // The transport in use: mpi or shared_memory (one rank: mpi, nothing travels).
+  ReduceTransport transport() const;
 
  private:
   struct State;

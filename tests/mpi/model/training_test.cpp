@@ -3,6 +3,7 @@
 #include "../mpi_test_env.hpp"
 
 #include "dtrain/core/random.hpp"
+#include "dtrain/dist/gradient_reducer.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/factory.hpp"
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace dtrain {
 namespace {
@@ -35,7 +37,8 @@ void make_data(Tensor& x, Tensor& y) {
 }
 
 // 3 epochs of 7 steps = 21 optimizer steps.
-std::vector<float> train(dist::Communicator* comm, int threads) {
+std::vector<float> train(dist::Communicator* comm, int threads,
+                         dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
   Tensor x, y;
   make_data(x, y);
   // Dropout masks follow the global sample index, so they too match the 1-rank run.
@@ -43,6 +46,7 @@ std::vector<float> train(dist::Communicator* comm, int threads) {
                                  layers::Dense({.units = 16, .activation = "relu"}), layers::Dense({.units = 3})},
                           "mlp", 7);
   model.set_communicator(comm);
+  model.set_reduce_transport(transport);
   model.set_threads(threads);
   auto loss = losses::parse_loss("sparse_categorical_crossentropy");
   loss.from_logits = true;
@@ -53,10 +57,21 @@ std::vector<float> train(dist::Communicator* comm, int threads) {
   return {model.weights().begin(), model.weights().end()};
 }
 
-TEST(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
+// Both gradient transports: MPI_Iallreduce and shared memory.
+class DataParallelTraining : public ::testing::TestWithParam<dist::ReduceTransport> {};
+
+std::string transport_name(const ::testing::TestParamInfo<dist::ReduceTransport>& p) {
+  return p.param == dist::ReduceTransport::mpi ? "Mpi" : "SharedMemory";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, DataParallelTraining,
+                         ::testing::Values(dist::ReduceTransport::mpi, dist::ReduceTransport::shared_memory),
+                         transport_name);
+
+TEST_P(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
   auto& comm = testing::mpi_comm();
   const auto single = train(nullptr, 1);  // this rank alone, all the data
-  const auto parallel = train(&comm, 1);
+  const auto parallel = train(&comm, 1, GetParam());
   ASSERT_EQ(single.size(), parallel.size());
   double worst = 0;
   for (std::size_t i = 0; i < single.size(); ++i) {
@@ -64,14 +79,17 @@ TEST(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
     worst = std::max(worst, std::abs(static_cast<double>(single[i]) - parallel[i]) / scale);
   }
   EXPECT_LE(worst, 1e-5) << comm.size() << " ranks";
-  if (comm.rank() == 0) std::printf("%d ranks vs 1: max relative weight difference %.3g\n", comm.size(), worst);
+  if (comm.rank() == 0) {
+    std::printf("%d ranks vs 1 (%s): max relative weight difference %.3g\n", comm.size(),
+                GetParam() == dist::ReduceTransport::mpi ? "MPI" : "shared memory", worst);
+  }
   EXPECT_GT(std::abs(single[3]), 0.0f);
 }
 
-TEST(DataParallelTraining, ReplicasAreBitwiseEqualAndRerunsRepeat) {
+TEST_P(DataParallelTraining, ReplicasAreBitwiseEqualAndRerunsRepeat) {
   auto& comm = testing::mpi_comm();
-  const auto a = train(&comm, 1);
-  const auto b = train(&comm, 2);  // another thread count: the same bits
+  const auto a = train(&comm, 1, GetParam());
+  const auto b = train(&comm, 2, GetParam());  // another thread count: the same bits
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
   std::uint64_t hash = 1469598103934665603ULL;
   for (float v : a) {

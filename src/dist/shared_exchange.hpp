@@ -1,0 +1,105 @@
+// SharedExchange (internal): the GradientReducer's transport when every rank runs
+// on one node. The ranks map one POSIX shared-memory segment and sum the
+// gradients there directly, with no MPI call in the step: Open MPI's all-reduce
+// moves every byte through its own buffers (2.1 MB on 2 ranks took ~0.4 ms of
+// CPU per rank inside backward, plus a separate pass dividing by the count).
+//
+// Each bucket is cut into P parts, one per rank (its "owner"). Per step:
+//   publish(b)  this rank copies the parts of bucket b that other ranks own into
+//               its region of the segment, then raises its ready flag for b;
+//   progress()  once every rank is ready for b, the owner of a part sums that part
+//               over the ranks in rank order (its own part straight from its
+//               gradient arena), divides by the global sample count, writes the
+//               result into its arena and its region, and raises its reduced flag;
+//               a rank copies the other parts of b into its arena once their
+//               owners have reduced them;
+//   finish()    waits (under the stall deadline) until every bucket is complete
+//               and raises this rank's done flag.
+// Every element is computed once, by one rank, in a fixed order: results are
+// bitwise equal on every rank and across reruns. A rank's region is rewritten
+// only after every rank is done with the previous step (checked in
+// begin_step). Flags are step generations (1, 2, ...) stored with release and
+// read with acquire semantics, so the data written before a flag is visible to
+// whoever sees the flag.
+#pragma once
+
+#include "context.hpp"
+
+#include "dtrain/dist/gradient_reducer.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dtrain::dist::detail {
+
+class SharedExchange {
+ public:
+  // Collective. nullptr (on every rank alike) when the ranks do not all run on
+  // this host or the segment cannot be created (e.g. /dev/shm is full).
+  static std::unique_ptr<SharedExchange> open(Communicator& comm, Context& ctx,
+                                              std::span<const Bucket> buckets, std::int64_t arena_elements);
+  ~SharedExchange();
+  SharedExchange(const SharedExchange&) = delete;
+  SharedExchange& operator=(const SharedExchange&) = delete;
+
+  // Waits until every rank is done with the previous step, then records this
+  // rank's sample count for the step.
+  void begin_step(std::int64_t local_samples, Clock::time_point deadline);
+  // This rank's gradient of bucket b (in grads) is final.
+  void publish(std::size_t b, const float* grads);
+  // Does whatever reduction and copying is possible now, without waiting.
+  void progress(float* grads);
+  // Waits until every bucket is reduced and copied into grads; returns the
+  // seconds spent waiting. Throws Error if no rank had samples.
+  double finish(float* grads, Clock::time_point deadline);
+  std::int64_t global_samples() const { return global_; }
+  bool in_step() const { return in_step_; }
+  std::size_t complete_buckets() const { return next_copy_; }
+
+ private:
+  struct Segment;
+  struct Part {
+    std::int64_t begin = 0;
+    std::int64_t end = 0;
+  };
+
+  SharedExchange(Context& ctx, std::unique_ptr<Segment> segment, std::span<const Bucket> buckets, int rank,
+                 int size);
+  Part part(std::size_t b, int owner) const;
+  bool all_at(std::uint64_t* const* flags, std::size_t b) const;
+  void reduce_own_part(std::size_t b, float* grads);
+  void copy_other_parts(std::size_t b, float* grads);
+  // Polls `done` until it returns true; past the deadline reports which ranks
+  // have not raised `flags` (bucket b, or the done flags when b is npos).
+  double wait_until(const char* what, std::size_t b, Clock::time_point deadline,
+                    const std::function<bool()>& done);
+  [[noreturn]] void report_stall(const std::string& what, std::size_t b);
+
+  Context& ctx_;
+  std::unique_ptr<Segment> segment_;
+  std::vector<std::int64_t> offsets_;  // per bucket: first arena element
+  std::vector<std::int64_t> sizes_;    // per bucket: elements
+  int rank_;
+  int size_;
+  bool oversubscribed_;
+  // Pointers into the segment, per rank.
+  std::vector<std::uint64_t*> ready_;    // [rank][bucket]
+  std::vector<std::uint64_t*> reduced_;  // [rank][bucket]
+  std::vector<std::uint64_t*> done_;     // [rank]
+  std::vector<std::int64_t*> count_;     // [rank]
+  std::vector<float*> region_;           // [rank]: arena-sized
+
+  std::uint64_t gen_ = 0;
+  bool in_step_ = false;
+  std::size_t next_reduce_ = 0;  // buckets whose own part is reduced
+  std::size_t next_copy_ = 0;    // buckets complete in this rank's arena
+  std::int64_t global_ = 0;
+  bool global_known_ = false;
+};
+
+}  // namespace dtrain::dist::detail
