@@ -130,6 +130,12 @@ class Model {
   void save_weights(const std::string& path);
   void load_weights(const std::string& path);
   optimizers::Optimizer<float>& optimizer();
+  // Collective: call on every rank before reading optimizer().slots() after
+  // training on several ranks of one host. There each rank's optimizer step
+  // updates only its share of the weights and slots (the sharded step of
+  // dist::GradientReducer); this gives every rank the whole, current state.
+  // Nothing to do otherwise.
+  void gather_optimizer_state();
   // Creates the optimizer's slots now (they are made on the first step
   // otherwise), so a checkpoint can be loaded into them.
   void build_optimizer();

@@ -209,6 +209,7 @@ void Checkpointer::save(Model& model, std::int64_t epoch, std::int64_t step_in_e
   if (step_in_epoch > 0 && impl_->comm.size() > 1) {
     impl_->comm.allreduce_sum(std::span<double>(epoch_state), "epoch metrics for a checkpoint");
   }
+  model.gather_optimizer_state();  // collective: each rank's slots are current only on its share
   if (impl_->comm.rank() != 0) return;
   impl_->manager.save(impl_->capture(model, epoch, step_in_epoch, std::move(epoch_state)));
 }

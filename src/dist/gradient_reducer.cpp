@@ -23,6 +23,7 @@ struct GradientReducer::State {
   ReducerOptions options;
   std::vector<graph::ParameterInfo> params;
   float* grads;
+  std::size_t arena_size;
   std::vector<Bucket> buckets;
   std::vector<std::uint8_t> reduced;  // per parameter: in a bucket
   std::vector<std::string> labels;    // per bucket, for stall messages
@@ -44,7 +45,7 @@ struct GradientReducer::State {
 
   State(Communicator& comm, detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
         ReducerOptions o)
-      : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()) {
+      : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()), arena_size(g.size()) {
     buckets = assign_buckets(params, options.bucket_bytes, sizeof(float));
     reduced.assign(params.size(), 0);
     for (std::size_t b = 0; b < buckets.size(); ++b) {
@@ -292,6 +293,21 @@ std::int64_t GradientReducer::finish() {
 
 const std::vector<Bucket>& GradientReducer::buckets() const { return state_->buckets; }
 std::size_t GradientReducer::started_buckets() const { return state_->next_start; }
+std::vector<std::pair<std::int64_t, std::int64_t>> GradientReducer::own_share() const {
+  return state_->shm ? state_->shm->own_parts() : std::vector<std::pair<std::int64_t, std::int64_t>>{};
+}
+
+void GradientReducer::share_weights(std::span<float> values) {
+  auto& s = *state_;
+  if (!s.shm) throw Error("GradientReducer: share_weights needs the shared-memory transport");
+  if (s.in_step) throw Error("GradientReducer: share_weights before finish");
+  if (values.size() < s.arena_size) {
+    throw ArgumentError("GradientReducer: share_weights got " + std::to_string(values.size()) +
+                        " values for a gradient arena of " + std::to_string(s.arena_size));
+  }
+  s.shm->share_weights(values.data(), s.ctx.deadline_from_now());
+}
+
 ReduceTransport GradientReducer::transport() const {
   return state_->shm ? ReduceTransport::shared_memory : ReduceTransport::mpi;
 }

@@ -42,26 +42,28 @@ std::uint64_t host_hash() {
   return h;
 }
 
-// Per rank: [done, count, step] on one line, then the ready flags, then the
-// reduced flags, each array on lines of its own.
+// Per rank: [done, count, weights, weights_done] on one line, then the ready
+// flags, then the reduced flags, each array on lines of its own. Then per rank a
+// region of two arena-sized halves: gradients, weights.
 struct Layout {
   std::size_t flags_bytes;   // one array of per-bucket flags
   std::size_t control_bytes; // one rank's control block
-  std::size_t region_bytes;  // one rank's gradient region
+  std::size_t half_bytes;    // one arena-sized half of a region
   std::size_t total;
   int ranks;
 
   Layout(std::size_t buckets, std::int64_t arena_elements, int size)
       : flags_bytes(round_up(std::max<std::size_t>(buckets, 1) * sizeof(std::uint64_t), kLine)),
         control_bytes(kLine + 2 * flags_bytes),
-        region_bytes(round_up(static_cast<std::size_t>(arena_elements) * sizeof(float), kPage)),
+        half_bytes(round_up(static_cast<std::size_t>(arena_elements) * sizeof(float), kPage)),
         total(round_up(static_cast<std::size_t>(size) * control_bytes, kPage) +
-              static_cast<std::size_t>(size) * region_bytes),
+              static_cast<std::size_t>(size) * 2 * half_bytes),
         ranks(size) {}
   std::size_t control(int r) const { return static_cast<std::size_t>(r) * control_bytes; }
   std::size_t region(int r) const {
-    return round_up(static_cast<std::size_t>(ranks) * control_bytes, kPage) + static_cast<std::size_t>(r) * region_bytes;
+    return round_up(static_cast<std::size_t>(ranks) * control_bytes, kPage) + static_cast<std::size_t>(r) * 2 * half_bytes;
   }
+  std::size_t values(int r) const { return region(r) + half_bytes; }
 };
 
 }  // namespace
@@ -123,9 +125,12 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
     char* c = ex->segment_->at(layout.control(r));
     ex->done_.push_back(reinterpret_cast<std::uint64_t*>(c));
     ex->count_.push_back(reinterpret_cast<std::int64_t*>(c + sizeof(std::uint64_t)));
+    ex->weights_.push_back(reinterpret_cast<std::uint64_t*>(c + 2 * sizeof(std::uint64_t)));
+    ex->weights_done_.push_back(reinterpret_cast<std::uint64_t*>(c + 3 * sizeof(std::uint64_t)));
     ex->ready_.push_back(reinterpret_cast<std::uint64_t*>(c + kLine));
     ex->reduced_.push_back(reinterpret_cast<std::uint64_t*>(c + kLine + layout.flags_bytes));
     ex->region_.push_back(reinterpret_cast<float*>(ex->segment_->at(layout.region(r))));
+    ex->values_.push_back(reinterpret_cast<float*>(ex->segment_->at(layout.values(r))));
   }
   return ex;
 }
@@ -153,6 +158,10 @@ SharedExchange::Part SharedExchange::part(std::size_t b, int owner) const {
   return {offsets_[b] + cut(owner), offsets_[b] + cut(owner + 1)};
 }
 
+bool SharedExchange::all_reached(const std::vector<std::uint64_t*>& flags, std::uint64_t gen) const {
+  return std::all_of(flags.begin(), flags.end(), [&](const std::uint64_t* f) { return load_acquire(f) >= gen; });
+}
+
 bool SharedExchange::all_at(std::uint64_t* const* flags, std::size_t b) const {
   for (int r = 0; r < size_; ++r) {
     if (load_acquire(flags[r] + b) < gen_) return false;
@@ -164,12 +173,9 @@ void SharedExchange::begin_step(std::int64_t local_samples, Clock::time_point de
   ++gen_;
   // Every rank must have copied this rank's reduced parts of the previous step
   // before they are overwritten.
-  wait_until("gradient exchange of the previous step", SIZE_MAX, deadline, [&] {
-    for (int r = 0; r < size_; ++r) {
-      if (load_acquire(done_[r]) + 1 < gen_) return false;
-    }
-    return true;
-  });
+  wait_until(
+      "gradient exchange of the previous step", deadline, [&] { return all_reached(done_, gen_ - 1); },
+      [&] { return below(done_, 0, gen_ - 1, "did not finish the step before"); });
   std::atomic_ref<std::int64_t>(*count_[rank_]).store(local_samples, std::memory_order_relaxed);
   next_reduce_ = 0;
   next_copy_ = 0;
@@ -239,24 +245,59 @@ void SharedExchange::progress(float* grads) {
 }
 
 double SharedExchange::finish(float* grads, Clock::time_point deadline) {
-  const double waited = wait_until("gradient exchange", next_copy_, deadline, [&] {
-    progress(grads);
-    return next_copy_ == offsets_.size();
-  });
+  const double waited = wait_until(
+      "gradient exchange", deadline,
+      [&] {
+        progress(grads);
+        return next_copy_ == offsets_.size();
+      },
+      [&] { return missing_in_exchange(); });
   store_release(done_[rank_], gen_);
   in_step_ = false;
   if (global_ <= 0) throw Error("GradientReducer: no rank had samples at step " + std::to_string(ctx_.step));
   return waited;
 }
 
-double SharedExchange::wait_until(const char* what, std::size_t b, Clock::time_point deadline,
-                                  const std::function<bool()>& done) {
+std::vector<std::pair<std::int64_t, std::int64_t>> SharedExchange::own_parts() const {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (std::size_t b = 0; b < offsets_.size(); ++b) {
+    const auto p = part(b, rank_);
+    if (p.begin < p.end) out.emplace_back(p.begin, p.end);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void SharedExchange::share_weights(float* values, Clock::time_point deadline) {
+  // The others must have taken this rank's weights of the previous step.
+  wait_until(
+      "weight exchange of the previous step", deadline, [&] { return all_reached(weights_done_, gen_ - 1); },
+      [&] { return below(weights_done_, 0, gen_ - 1, "did not take the weights of the step before"); });
+  float* mine = values_[rank_];
+  for (std::size_t b = 0; b < offsets_.size(); ++b) {
+    const auto p = part(b, rank_);
+    std::memcpy(mine + p.begin, values + p.begin, static_cast<std::size_t>(p.end - p.begin) * sizeof(float));
+  }
+  store_release(weights_[rank_], gen_);
+  wait_until(
+      "weight exchange", deadline, [&] { return all_reached(weights_, gen_); },
+      [&] { return below(weights_, 0, gen_, "did not deliver their updated weights at"); });
+  for (int r = 0; r < size_; ++r) {
+    if (r == rank_) continue;
+    for (std::size_t b = 0; b < offsets_.size(); ++b) {
+      const auto p = part(b, r);
+      std::memcpy(values + p.begin, values_[r] + p.begin, static_cast<std::size_t>(p.end - p.begin) * sizeof(float));
+    }
+  }
+  store_release(weights_done_[rank_], gen_);
+}
+
+double SharedExchange::wait_until(const char* what, Clock::time_point deadline, const std::function<bool()>& done,
+                                  const std::function<Missing()>& missing) {
   const auto start = Clock::now();
   while (!done()) {
     const auto now = Clock::now();
-    if (now >= deadline) {
-      report_stall(what, b == SIZE_MAX ? b : next_copy_);
-    }
+    if (now >= deadline) report_stall(what, missing());
     if (now - start >= std::chrono::seconds(1)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));  // probably stalling
     } else if (oversubscribed_) {
@@ -266,43 +307,39 @@ double SharedExchange::wait_until(const char* what, std::size_t b, Clock::time_p
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void SharedExchange::report_stall(const std::string& what, std::size_t b) {
-  // The ranks that have not raised the flag this rank is waiting for.
-  std::vector<int> missing;
-  const auto collect = [&](auto&& flag_below) {
-    missing.clear();
-    for (int r = 0; r < size_; ++r) {
-      if (flag_below(r)) missing.push_back(r);
-    }
-  };
-  const std::string step = std::to_string(ctx_.step);
-  const std::string bucket = "gradient bucket " + std::to_string(b + 1) + "/" + std::to_string(offsets_.size());
-  std::string stage;
-  if (b == SIZE_MAX) {
-    collect([&](int r) { return load_acquire(done_[r]) + 1 < gen_; });
-    stage = "did not finish the step before " + step;
-  } else {
-    collect([&](int r) { return load_acquire(ready_[r] + b) < gen_; });
-    stage = "did not deliver " + bucket + " at step " + step;
-    if (missing.empty()) {
-      collect([&](int r) { return load_acquire(reduced_[r] + b) < gen_; });
-      stage = "did not sum their part of " + bucket + " at step " + step;
-    }
+// flags: one per rank (b = 0) or per rank and bucket.
+SharedExchange::Missing SharedExchange::below(const std::vector<std::uint64_t*>& flags, std::size_t b,
+                                              std::uint64_t gen, std::string what) const {
+  Missing m{{}, std::move(what)};
+  for (int r = 0; r < size_; ++r) {
+    if (load_acquire(flags[static_cast<std::size_t>(r)] + b) < gen) m.ranks.push_back(r);
   }
+  return m;
+}
+
+SharedExchange::Missing SharedExchange::missing_in_exchange() const {
+  const auto b = next_copy_;
+  const std::string bucket = "gradient bucket " + std::to_string(b + 1) + "/" + std::to_string(offsets_.size());
+  auto m = below(ready_, b, gen_, "did not deliver " + bucket + " at");
+  if (m.ranks.empty()) m = below(reduced_, b, gen_, "did not sum their part of " + bucket + " at");
+  return m;
+}
+
+void SharedExchange::report_stall(const char* what, const Missing& missing) {
   std::string ranks;
-  for (int r : missing) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+  for (int r : missing.ranks) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
   std::ostringstream msg;
-  msg << "stall at step " << step << ": " << what << " in shared memory did not complete within "
+  msg << "stall at step " << ctx_.step << ": " << what << " in shared memory did not complete within "
       << ctx_.stall_timeout().count() << " s";
-  if (missing.empty()) {
+  if (missing.ranks.empty()) {
     msg << "; every rank arrived, so a rank stopped making progress inside it";
   } else {
-    msg << "; missing rank(s): " << ranks << " (" << stage << ")";
+    msg << "; missing rank(s): " << ranks << " (" << missing.what << " step " << ctx_.step << ")";
   }
   // The lowest rank that is not missing reports at once; the others give it a
   // grace period to end the job first, so that normally one rank prints.
   int reporter = 0;
-  while (std::find(missing.begin(), missing.end(), reporter) != missing.end()) ++reporter;
+  while (std::find(missing.ranks.begin(), missing.ranks.end(), reporter) != missing.ranks.end()) ++reporter;
   if (rank_ != reporter) {
     const auto grace = std::clamp(ctx_.stall_timeout() / 2, std::chrono::duration<double>(1.0),
                                   std::chrono::duration<double>(10.0));

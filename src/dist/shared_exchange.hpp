@@ -15,6 +15,10 @@
 //               owners have reduced them;
 //   finish()    waits (under the stall deadline) until every bucket is complete
 //               and raises this rank's done flag.
+// With a sharded optimizer step each rank then updates only the weights of its
+// own parts, and share_weights() trades them the same way: each rank copies its
+// parts into the values half of its region and raises its weights flag; the
+// others copy them from there.
 // Every element is computed once, by one rank, in a fixed order: results are
 // bitwise equal on every rank and across reruns. A rank's region is rewritten
 // only after every rank is done with the previous step (checked in
@@ -33,6 +37,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dtrain::dist::detail {
@@ -58,6 +63,11 @@ class SharedExchange {
   // seconds spent waiting. Throws Error if no rank had samples.
   double finish(float* grads, Clock::time_point deadline);
   std::int64_t global_samples() const { return global_; }
+  // This rank's parts of every bucket, in gradient-arena elements, ascending.
+  std::vector<std::pair<std::int64_t, std::int64_t>> own_parts() const;
+  // After this rank updated the weights of its own parts (in values, the
+  // parameter arena): gives them to the other ranks and takes theirs.
+  void share_weights(float* values, Clock::time_point deadline);
   bool in_step() const { return in_step_; }
   std::size_t complete_buckets() const { return next_copy_; }
 
@@ -72,13 +82,22 @@ class SharedExchange {
                  int size);
   Part part(std::size_t b, int owner) const;
   bool all_at(std::uint64_t* const* flags, std::size_t b) const;
+  bool all_reached(const std::vector<std::uint64_t*>& flags, std::uint64_t gen) const;
   void reduce_own_part(std::size_t b, float* grads);
   void copy_other_parts(std::size_t b, float* grads);
-  // Polls `done` until it returns true; past the deadline reports which ranks
-  // have not raised `flags` (bucket b, or the done flags when b is npos).
-  double wait_until(const char* what, std::size_t b, Clock::time_point deadline,
-                    const std::function<bool()>& done);
-  [[noreturn]] void report_stall(const std::string& what, std::size_t b);
+  // What a stalled wait reports: the ranks that have not raised the flag it
+  // waits for, and what they did not do.
+  struct Missing {
+    std::vector<int> ranks;
+    std::string what;
+  };
+  // Polls `done` until it returns true; past the deadline reports missing().
+  double wait_until(const char* what, Clock::time_point deadline, const std::function<bool()>& done,
+                    const std::function<Missing()>& missing);
+  Missing below(const std::vector<std::uint64_t*>& flags, std::size_t b, std::uint64_t gen,
+                std::string what) const;
+  Missing missing_in_exchange() const;
+  [[noreturn]] void report_stall(const char* what, const Missing& missing);
 
   Context& ctx_;
   std::unique_ptr<Segment> segment_;
@@ -90,9 +109,12 @@ class SharedExchange {
   // Pointers into the segment, per rank.
   std::vector<std::uint64_t*> ready_;    // [rank][bucket]
   std::vector<std::uint64_t*> reduced_;  // [rank][bucket]
-  std::vector<std::uint64_t*> done_;     // [rank]
+  std::vector<std::uint64_t*> done_;     // [rank]: step whose reduced parts every rank may have read
+  std::vector<std::uint64_t*> weights_;       // [rank]: step whose weights are in its values region
+  std::vector<std::uint64_t*> weights_done_;  // [rank]: step whose weights it has taken from all
   std::vector<std::int64_t*> count_;     // [rank]
-  std::vector<float*> region_;           // [rank]: arena-sized
+  std::vector<float*> region_;           // [rank]: arena-sized, gradients
+  std::vector<float*> values_;           // [rank]: arena-sized, weights
 
   std::uint64_t gen_ = 0;
   bool in_step_ = false;

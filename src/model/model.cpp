@@ -14,6 +14,7 @@
 #include "dtrain/optimizers/optimizer.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -59,6 +60,8 @@ struct Model::Impl {
   // running
   dist::Communicator* comm = nullptr;
   std::unique_ptr<dist::GradientReducer> reducer;
+  // Sharded optimizer step (shared-memory reducer): the elements this rank updates.
+  std::vector<optimizers::ElementRange> own_share;
   int threads = 0;
   dist::ReducerOptions reducer_options;
   std::unique_ptr<kernels::ThreadScope> scope;
@@ -102,6 +105,7 @@ struct Model::Impl {
   // Builds the graph from the layers (and the loss when compiled), keeping the
   // current weights if there are any.
   void build_graph(bool with_loss) {
+    drop_reducer();
     std::vector<float> old_weights;
     if (g.size() > 0) {
       auto w = g.parameter_values();
@@ -148,7 +152,52 @@ struct Model::Impl {
       trainable.push_back({p.name, std::span<float>(v.data, static_cast<std::size_t>(v.size())),
                            std::span<const float>(gr.data, static_cast<std::size_t>(gr.size()))});
     }
+  }
+
+  bool sharded() const { return reducer && reducer->transport() == dist::ReduceTransport::shared_memory; }
+
+  void make_reducer() {
+    reducer = std::make_unique<dist::GradientReducer>(*comm, g, reducer_options);
+    own_share.clear();
+    if (!sharded()) return;
+    // The reducer's share of the arena, as element ranges of each trainable variable.
+    const auto share = reducer->own_share();
+    std::size_t t = 0;
+    for (const auto& p : g.parameters()) {
+      if (!p.trainable) continue;
+      for (const auto& [lo, hi] : share) {
+        const auto b = std::max(lo, p.offset);
+        const auto e = std::min(hi, p.offset + p.shape.numel());
+        if (b < e) own_share.push_back({t, b - p.offset, e - p.offset});
+      }
+      ++t;
+    }
+  }
+
+  // With a sharded step each rank's optimizer slots are current only on its own
+  // share: every rank takes each element from its owner (a bitwise max of the
+  // owner's bits and everyone else's zeros). Collective.
+  void gather_optimizer_state() {
+    if (!sharded() || !optimizer || !optimizer->built()) return;
+    auto slots = optimizer->slots();
+    const auto per_variable = optimizer->slot_names().size();
+    std::vector<std::uint64_t> bits;
+    for (std::size_t j = 0; j < trainable.size() * per_variable && j < slots.size(); ++j) {
+      auto value = slots[j].value;
+      bits.assign(value.size(), 0);
+      for (const auto& r : own_share) {
+        if (r.param != j / per_variable) continue;
+        for (auto i = r.begin; i < r.end; ++i) bits[static_cast<std::size_t>(i)] = std::bit_cast<std::uint32_t>(value[static_cast<std::size_t>(i)]);
+      }
+      comm->allreduce_max(std::span<std::uint64_t>(bits), "optimizer state, from the rank that owns each element");
+      for (std::size_t i = 0; i < value.size(); ++i) value[i] = std::bit_cast<float>(static_cast<std::uint32_t>(bits[i]));
+    }
+  }
+
+  void drop_reducer() {
+    gather_optimizer_state();
     reducer.reset();
+    own_share.clear();
   }
 
   void initialize_weights() {
@@ -239,7 +288,7 @@ struct Model::Impl {
     profile.forward += seconds_since(t);
     t = Clock::now();
     if (world() > 1) {
-      if (!reducer) reducer = std::make_unique<dist::GradientReducer>(*comm, g, reducer_options);
+      if (!reducer) make_reducer();
       reducer->begin_step(static_cast<std::uint64_t>(global_step), b.size);
       if (b.size > 0) {
         g.backward(loss_sum, reducer.get());
@@ -261,7 +310,12 @@ struct Model::Impl {
     }
     t = Clock::now();
     const double penalty = apply_regularizers();
-    optimizer->apply(trainable);
+    if (sharded()) {
+      optimizer->apply(trainable, own_share);
+      reducer->share_weights(g.parameter_values());
+    } else {
+      optimizer->apply(trainable);
+    }
     sync_non_trainable();
     profile.optimizer += seconds_since(t);
     t = Clock::now();
@@ -556,19 +610,21 @@ Tensor Model::predict(const Tensor& x, std::int64_t batch_size) {
 // ---- accessors -------------------------------------------------------------------
 
 void Model::set_communicator(dist::Communicator* comm) {
+  impl_->drop_reducer();
   impl_->comm = comm;
-  impl_->reducer.reset();
 }
 dist::Communicator* Model::communicator() const { return impl_->comm; }
 
+void Model::gather_optimizer_state() { impl_->gather_optimizer_state(); }
+
 void Model::set_bucket_bytes(std::size_t bytes) {
+  impl_->drop_reducer();
   impl_->reducer_options.bucket_bytes = bytes;
-  impl_->reducer.reset();
 }
 
 void Model::set_reduce_transport(dist::ReduceTransport transport) {
+  impl_->drop_reducer();
   impl_->reducer_options.transport = transport;
-  impl_->reducer.reset();
 }
 
 void Model::set_threads(int threads) {

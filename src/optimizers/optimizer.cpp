@@ -237,6 +237,28 @@ void Optimizer<T>::compute_gradient_scales(std::span<const ParamRef<T>> params) 
 
 template <class T>
 void Optimizer<T>::apply(std::span<const ParamRef<T>> params) {
+  apply_to(params, {}, /*everything=*/true);
+}
+
+template <class T>
+void Optimizer<T>::apply(std::span<const ParamRef<T>> params, std::span<const ElementRange> only) {
+  for (std::size_t i = 0; i < only.size(); ++i) {
+    const auto& r = only[i];
+    const bool ordered = i == 0 || r.param > only[i - 1].param ||
+                         (r.param == only[i - 1].param && r.begin >= only[i - 1].end);
+    if (r.param >= params.size() || r.begin < 0 || r.begin > r.end ||
+        r.end > static_cast<std::int64_t>(params[r.param].value.size()) || !ordered) {
+      throw ArgumentError(name_ + ": apply() got element range " + std::to_string(i) + " (variable " +
+                          std::to_string(r.param) + ", [" + std::to_string(r.begin) + ", " +
+                          std::to_string(r.end) + ")) outside its variable or out of order");
+    }
+  }
+  apply_to(params, only, /*everything=*/false);
+}
+
+template <class T>
+void Optimizer<T>::apply_to(std::span<const ParamRef<T>> params, std::span<const ElementRange> only,
+                            bool everything) {
   if (!state_) build(params);
   check_same_params(params);
   State& s = *state_;
@@ -251,6 +273,20 @@ void Optimizer<T>::apply(std::span<const ParamRef<T>> params) {
   }
   base.weight_decay = static_cast<T>(common_.weight_decay.value_or(0.0));
   base.lr = static_cast<T>(lr);
+  // Elements [b, e) of variable p.
+  const auto update = [&](std::size_t p, std::int64_t b, std::int64_t e) {
+    UpdateBlock<T> u = base;
+    u.w = params[p].value.data() + b;
+    u.g = params[p].grad.data() + b;
+    u.n = e - b;
+    for (std::size_t k = 0; k < s.slots_per_param; ++k) {
+      u.slot[k] = s.arena.data() + s.slot_offset[p * s.slots_per_param + k] + b;
+    }
+    u.grad_mul = s.grad_mul[p];
+    u.grad_div = s.grad_div[p];
+    u.decay = s.decay[p] != 0;
+    update_block(u);
+  };
   kernels::for_blocks(
       static_cast<std::int64_t>(s.chunk_begin.size()) - 1, 1, [&](std::int64_t cb, std::int64_t ce) {
         for (std::int64_t c = cb; c < ce; ++c) {
@@ -258,18 +294,17 @@ void Optimizer<T>::apply(std::span<const ParamRef<T>> params) {
           const auto e = s.chunk_begin[static_cast<std::size_t>(c) + 1];
           for (std::size_t i = b; i < e; ++i) {
             const auto& seg = s.segments[i];
-            UpdateBlock<T> u = base;
-            u.w = params[seg.param].value.data() + seg.begin;
-            u.g = params[seg.param].grad.data() + seg.begin;
-            u.n = seg.end - seg.begin;
-            for (std::size_t k = 0; k < s.slots_per_param; ++k) {
-              u.slot[k] = s.arena.data() + s.slot_offset[seg.param * s.slots_per_param + k] +
-                          seg.begin;
+            if (everything) {
+              update(seg.param, seg.begin, seg.end);
+              continue;
             }
-            u.grad_mul = s.grad_mul[seg.param];
-            u.grad_div = s.grad_div[seg.param];
-            u.decay = s.decay[seg.param] != 0;
-            update_block(u);
+            // The ranges of this variable that overlap the segment.
+            auto r = std::lower_bound(only.begin(), only.end(), seg, [](const ElementRange& x, const auto& sg) {
+              return x.param < sg.param || (x.param == sg.param && x.end <= sg.begin);
+            });
+            for (; r != only.end() && r->param == seg.param && r->begin < seg.end; ++r) {
+              update(seg.param, std::max(r->begin, seg.begin), std::min(r->end, seg.end));
+            }
           }
         }
       });

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace dtrain::dist {
@@ -124,6 +125,16 @@ class GradientReducer final : public graph::BackwardObserver {
   const ReducerStats& stats() const;
   // The transport in use: mpi or shared_memory (one rank: mpi, nothing travels).
   ReduceTransport transport() const;
+
+  // Sharded optimizer step (shared_memory transport only, ZeRO stage 1 style):
+  // after finish(), each rank updates only the weights (and optimizer slots) of
+  // its own share of the gradient arena, then share_weights() gives every rank
+  // everyone's updated weights. own_share() lists the share as ascending
+  // [begin, end) ranges of arena elements; it is empty with the mpi transport.
+  std::vector<std::pair<std::int64_t, std::int64_t>> own_share() const;
+  // values: the parameter arena (same layout as the gradient arena). Waits under
+  // the stall deadline.
+  void share_weights(std::span<float> values);
 
  private:
   struct State;

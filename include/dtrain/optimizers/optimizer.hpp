@@ -54,6 +54,13 @@ struct SlotRef {
   std::span<T> value;
 };
 
+// Elements [begin, end) of variable `param` (an index into apply()'s params).
+struct ElementRange {
+  std::size_t param = 0;
+  std::int64_t begin = 0;
+  std::int64_t end = 0;
+};
+
 // The arguments every Keras optimizer takes. Unset = Keras' None. At most one of
 // clipnorm, clipvalue and global_clipnorm (Keras 3 raises ValueError otherwise);
 // each must be > 0, weight_decay >= 0.
@@ -115,6 +122,13 @@ class Optimizer {
   // One step. params must be the variables of build(), same order, names and
   // sizes (ArgumentError / ShapeError otherwise); each grad has its value's size.
   void apply(std::span<const ParamRef<T>> params);
+  // The same step, updating only these elements (and their slots): sorted by
+  // param then begin, non-overlapping. Each element gets exactly the value the
+  // full apply() would give it (gradient norms are still taken over all of
+  // params), so ranks that each update their share of the variables (sharded
+  // data parallelism) end with the full step's bits. Everything else is left as
+  // it was. iterations() advances as with apply().
+  void apply(std::span<const ParamRef<T>> params, std::span<const ElementRange> only);
 
   std::int64_t iterations() const { return iterations_; }
   void set_iterations(std::int64_t n);  // restore from a checkpoint; n >= 0
@@ -168,6 +182,7 @@ class Optimizer {
   struct State;
   void check_same_params(std::span<const ParamRef<T>> params) const;
   void compute_gradient_scales(std::span<const ParamRef<T>> params);
+  void apply_to(std::span<const ParamRef<T>> params, std::span<const ElementRange> only, bool everything);
 
   std::string name_;
   LearningRate learning_rate_;

@@ -37,8 +37,13 @@ void make_data(Tensor& x, Tensor& y) {
 }
 
 // 3 epochs of 7 steps = 21 optimizer steps.
-std::vector<float> train(dist::Communicator* comm, int threads,
-                         dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
+struct Trained {
+  std::vector<float> weights;
+  std::vector<float> slots;  // every optimizer slot, concatenated
+};
+
+Trained train_model(dist::Communicator* comm, int threads,
+                    dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
   Tensor x, y;
   make_data(x, y);
   // Dropout masks follow the global sample index, so they too match the 1-rank run.
@@ -54,7 +59,25 @@ std::vector<float> train(dist::Communicator* comm, int threads,
                  .metrics = {"accuracy"}});
   model.fit(x, y, {.batch_size = 32, .epochs = 3, .seed = 5, .verbose = 0});
   EXPECT_EQ(model.global_step(), 21);
-  return {model.weights().begin(), model.weights().end()};
+  Trained out{{model.weights().begin(), model.weights().end()}, {}};
+  if (comm) model.gather_optimizer_state();
+  for (const auto& slot : model.optimizer().slots()) out.slots.insert(out.slots.end(), slot.value.begin(), slot.value.end());
+  return out;
+}
+
+std::vector<float> train(dist::Communicator* comm, int threads,
+                         dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
+  return train_model(comm, threads, transport).weights;
+}
+
+std::uint64_t hash_of(const std::vector<float>& v) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (float x : v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    hash = (hash ^ bits) * 1099511628211ULL;
+  }
+  return hash;
 }
 
 // Both gradient transports: MPI_Iallreduce and shared memory.
@@ -91,13 +114,32 @@ TEST_P(DataParallelTraining, ReplicasAreBitwiseEqualAndRerunsRepeat) {
   const auto a = train(&comm, 1, GetParam());
   const auto b = train(&comm, 2, GetParam());  // another thread count: the same bits
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (float v : a) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    hash = (hash ^ bits) * 1099511628211ULL;
-  }
+  const auto hash = hash_of(a);
   EXPECT_EQ(comm.allreduce_min(hash), comm.allreduce_max(hash));
+}
+
+// On one host each rank's optimizer step updates only its share of the weights
+// and slots; gathered, the slots are whole: the same bits on every rank, and
+// the MPI transport's (every rank updates everything) to float rounding.
+TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
+  auto& comm = testing::mpi_comm();
+  const auto sharded = train_model(&comm, 1, dist::ReduceTransport::shared_memory);
+  const auto full = train_model(&comm, 1, dist::ReduceTransport::mpi);
+  ASSERT_EQ(sharded.slots.size(), full.slots.size());
+  ASSERT_GT(sharded.slots.size(), sharded.weights.size());  // Adam: m and v per weight
+  const auto hash = hash_of(sharded.slots);
+  EXPECT_EQ(comm.allreduce_min(hash), comm.allreduce_max(hash)) << "slots differ across ranks";
+  double worst = 0;
+  for (std::size_t i = 0; i < full.slots.size(); ++i) {
+    const double scale = std::max(std::abs(static_cast<double>(full.slots[i])), 1e-6);
+    worst = std::max(worst, std::abs(static_cast<double>(full.slots[i]) - sharded.slots[i]) / scale);
+  }
+  EXPECT_LE(worst, 1e-4) << comm.size() << " ranks";
+  if (comm.size() == 2) {
+    // Two ranks add g0 + g1 in either order: the same bits as the MPI transport.
+    EXPECT_EQ(0, std::memcmp(sharded.slots.data(), full.slots.data(), full.slots.size() * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(sharded.weights.data(), full.weights.data(), full.weights.size() * sizeof(float)));
+  }
 }
 
 }  // namespace
