@@ -350,7 +350,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   c.checkpoint_mode = r.get<std::string>(ckpt, "checkpoint", "mode", "auto");
 
   const auto dist = root["distributed"];
-  r.allow(dist, "distributed", {"replica_check_every", "stall_timeout", "bucket_mib"});
+  r.allow(dist, "distributed", {"replica_check_every", "stall_timeout", "bucket_mib", "transport"});
   c.replica_check_every = r.get<std::int64_t>(dist, "distributed", "replica_check_every", 100);
   c.stall_timeout = r.get<double>(dist, "distributed", "stall_timeout", 300);
   if (!(c.stall_timeout > 0)) r.fail(dist["stall_timeout"], "distributed.stall_timeout", "must be positive");
@@ -358,6 +358,16 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
                                      static_cast<double>(dist::kDefaultBucketBytes) / (1 << 20));
   if (!(mib > 0 && mib <= 16)) r.fail(dist["bucket_mib"], "distributed.bucket_mib", "must be in (0, 16]");
   c.bucket_bytes = static_cast<std::size_t>(mib * 1024 * 1024);
+  const auto transport = r.get<std::string>(dist, "distributed", "transport", "auto");
+  if (transport == "auto") {
+    c.transport = dist::ReduceTransport::automatic;
+  } else if (transport == "mpi") {
+    c.transport = dist::ReduceTransport::mpi;
+  } else if (transport == "shared_memory") {
+    c.transport = dist::ReduceTransport::shared_memory;
+  } else {
+    r.fail(dist["transport"], "distributed.transport", "must be auto, mpi or shared_memory, got '" + transport + "'");
+  }
   return c;
 }
 

@@ -65,6 +65,9 @@ struct RunConfig {
   std::int64_t replica_check_every = 100;
   double stall_timeout = 300;
   std::size_t bucket_bytes = dist::kDefaultBucketBytes;
+  // auto: gradients and the sharded optimizer step through shared memory when
+  // every rank runs on one host, else MPI all-reduces.
+  dist::ReduceTransport transport = dist::ReduceTransport::automatic;
 };
 
 // Reads the file, applies --set overrides ("fit.epochs=3"), validates.

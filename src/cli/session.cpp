@@ -167,6 +167,7 @@ int run_train(const TrainArgs& args) {
     model->set_communicator(&comm);
     model->set_threads(cfg.threads);
     model->set_bucket_bytes(cfg.bucket_bytes);
+    model->set_reduce_transport(cfg.transport);
     model->compile({optimizers::make_optimizer<float>(cfg.optimizer), cfg.loss, cfg.metrics});
     ckpt.emplace(comm, cfg);
     if (!args.resume.empty()) resume = ckpt->resume(*model, args.resume);

@@ -80,9 +80,13 @@ train_args() {  # train_args NAME: the dtrain command line of run NAME, in train
 }
 
 # run_shm NAME NP [dtrain args]: NP ranks on shared memory (inside h1), foreground.
+# The gradients go through MPI's all-reduce as in the TCP runs (dtrain's own
+# shared-memory transport adds in another order: at 3 ranks the weights would
+# differ by rounding, then drift apart over the epochs).
 run_shm() {
   local name=$1 np=$2; shift 2
   train_args "$name"
+  train_cmd+=(--set distributed.transport=mpi)
   timeout -k 5 120 "$hosts" exec h1 mpirun -np "$np" --oversubscribe --bind-to none \
     --mca pml ob1 --mca btl vader,self --mca mpi_yield_when_idle 1 \
     "${train_cmd[@]}" --threads 1 "$@" >"$work/$name.log" 2>&1

@@ -36,6 +36,9 @@ expect_error unknown_optimizer "unknown_optimizer.yaml:[0-9]+: compile.optimizer
 base | sed 's/activation: relu}/activation: relux}/' >"$WORK/unknown_activation.yaml"
 expect_error unknown_activation "unknown_activation.yaml:[0-9]+: model.layers\[1\].*relux"
 
+base | sed 's/^distributed:/distributed:\n  transport: infiniband/' >"$WORK/bad_transport.yaml"
+expect_error bad_transport "bad_transport.yaml:[0-9]+: distributed.transport: must be auto, mpi or shared_memory, got 'infiniband'"
+
 sed "s|file: data/fashion-mnist.h5|file: $WORK/missing.h5|" "$CONFIG" >"$WORK/missing_data.yaml"
 expect_error missing_data "missing.h5"
 echo PASS
