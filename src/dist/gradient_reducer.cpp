@@ -42,6 +42,7 @@ struct GradientReducer::State {
   bool count_done = false;
   ReducerStats stats;
   std::unique_ptr<detail::SharedExchange> shm;  // set: gradients travel through shared memory
+  graph::Graph<float>* graph = nullptr;         // set: its arenas live in shm's segment
 
   State(Communicator& comm, detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
         ReducerOptions o)
@@ -153,13 +154,23 @@ struct GradientReducer::State {
 };
 
 GradientReducer::GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options)
-    : GradientReducer(comm, graph.parameters(), graph.parameter_grads(), options) {}
+    : GradientReducer(comm, graph.parameters(), graph.parameter_grads(), options) {
+  auto& s = *state_;
+  if (!s.shm) return;
+  // The graph's arenas move into the segment: backward writes the gradients
+  // straight where the other ranks read them, and the optimizer updates the
+  // weights where they take them from.
+  graph.use_parameter_storage(s.shm->own_values(), s.shm->own_gradients());
+  s.grads = s.shm->own_gradients().data();
+  s.graph = &graph;
+}
 
 GradientReducer::GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
                                  std::span<float> grads, ReducerOptions options)
     : state_(std::make_unique<State>(comm, *comm.ctx_, params, grads, options)) {}
 
 GradientReducer::~GradientReducer() {
+  if (state_ && state_->graph) state_->graph->use_parameter_storage({}, {});  // back before the segment goes
   // An exception left a step with collectives in flight. Their buffers may go
   // away, and other ranks wait for them: the job must end. Let the caller report
   // the real error first (Communicator::abort); the Communicator ends the job

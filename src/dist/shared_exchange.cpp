@@ -121,6 +121,7 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
   if (!ok) return nullptr;
 
   std::unique_ptr<SharedExchange> ex(new SharedExchange(ctx, std::move(segment), buckets, rank, size));
+  ex->arena_ = static_cast<std::size_t>(arena_elements);
   for (int r = 0; r < size; ++r) {
     char* c = ex->segment_->at(layout.control(r));
     ex->done_.push_back(reinterpret_cast<std::uint64_t*>(c));
@@ -186,7 +187,7 @@ void SharedExchange::begin_step(std::int64_t local_samples, Clock::time_point de
 
 void SharedExchange::publish(std::size_t b, const float* grads) {
   float* mine = region_[rank_];
-  for (int r = 0; r < size_; ++r) {
+  for (int r = 0; r < size_ && grads != mine; ++r) {
     if (r == rank_) continue;
     const auto p = part(b, r);
     std::memcpy(mine + p.begin, grads + p.begin, static_cast<std::size_t>(p.end - p.begin) * sizeof(float));
@@ -214,7 +215,7 @@ void SharedExchange::reduce_own_part(std::size_t b, float* grads) {
         for (std::int64_t i = 0; i < m; ++i) acc[i] /= n;
       }
       std::copy_n(acc, m, grads + c);
-      std::copy_n(acc, m, shared + c);
+      if (shared != grads) std::copy_n(acc, m, shared + c);
     }
   });
 }
@@ -274,7 +275,7 @@ void SharedExchange::share_weights(float* values, Clock::time_point deadline) {
       "weight exchange of the previous step", deadline, [&] { return all_reached(weights_done_, gen_ - 1); },
       [&] { return below(weights_done_, 0, gen_ - 1, "did not take the weights of the step before"); });
   float* mine = values_[rank_];
-  for (std::size_t b = 0; b < offsets_.size(); ++b) {
+  for (std::size_t b = 0; b < offsets_.size() && values != mine; ++b) {
     const auto p = part(b, rank_);
     std::memcpy(mine + p.begin, values + p.begin, static_cast<std::size_t>(p.end - p.begin) * sizeof(float));
   }

@@ -63,6 +63,11 @@ class SharedExchange {
   // seconds spent waiting. Throws Error if no rank had samples.
   double finish(float* grads, Clock::time_point deadline);
   std::int64_t global_samples() const { return global_; }
+  // This rank's regions, arena-sized: a graph may keep its gradient and parameter
+  // arenas there (Graph::use_parameter_storage), which saves the copies in and
+  // out of the segment.
+  std::span<float> own_gradients() const { return {region_[static_cast<std::size_t>(rank_)], arena_}; }
+  std::span<float> own_values() const { return {values_[static_cast<std::size_t>(rank_)], arena_}; }
   // This rank's parts of every bucket, in gradient-arena elements, ascending.
   std::vector<std::pair<std::int64_t, std::int64_t>> own_parts() const;
   // After this rank updated the weights of its own parts (in values, the
@@ -106,6 +111,7 @@ class SharedExchange {
   int rank_;
   int size_;
   bool oversubscribed_;
+  std::size_t arena_ = 0;  // elements of each region
   // Pointers into the segment, per rank.
   std::vector<std::uint64_t*> ready_;    // [rank][bucket]
   std::vector<std::uint64_t*> reduced_;  // [rank][bucket]

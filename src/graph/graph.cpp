@@ -75,8 +75,9 @@ struct Graph<T>::Impl {
 
   std::vector<Node> nodes;
   std::vector<ParameterInfo> params;
-  AlignedVector<T> param_values;
+  AlignedVector<T> param_values;  // the graph's own parameter arenas
   AlignedVector<T> param_grads;
+  std::span<T> values, grads;     // the arenas in use: those, or use_parameter_storage()'s
   bool params_allocated = false;
   std::int64_t max_batch = 0;
   std::int64_t batch = 0;
@@ -109,14 +110,14 @@ struct Graph<T>::Impl {
 
   T* value_ptr(Node& n) {
     if (n.kind == Kind::kParameter) {
-      return param_values.data() + params[static_cast<std::size_t>(n.param_index)].offset;
+      return values.data() + params[static_cast<std::size_t>(n.param_index)].offset;
     }
     return n.value.data();
   }
   T* grad_ptr(Node& n) {
     if (!n.requires_grad) return nullptr;
     if (n.kind == Kind::kParameter) {
-      return param_grads.data() + params[static_cast<std::size_t>(n.param_index)].offset;
+      return grads.data() + params[static_cast<std::size_t>(n.param_index)].offset;
     }
     return n.grad.data();
   }
@@ -129,6 +130,8 @@ struct Graph<T>::Impl {
     }
     param_values.assign(static_cast<std::size_t>(total), T(0));
     param_grads.assign(static_cast<std::size_t>(total), T(0));
+    values = param_values;
+    grads = param_grads;
     params_allocated = true;
   }
 
@@ -343,7 +346,7 @@ void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
   for (auto& n : im.nodes) {
     if (n.kind != Kind::kParameter && n.requires_grad) zero(n.grad.data(), n.concrete.numel());
   }
-  zero(im.param_grads.data(), static_cast<std::int64_t>(im.param_grads.size()));
+  zero(im.grads.data(), static_cast<std::int64_t>(im.param_grads.size()));
   std::fill_n(im.grad_ptr(out), out.concrete.numel(), T(1));
   if (observer) {
     for (auto p : im.ready_after[im.nodes.size()]) observer->parameter_ready(p);
@@ -386,27 +389,51 @@ const std::vector<ParameterInfo>& Graph<T>::parameters() const {
 template <class T>
 std::span<T> Graph<T>::parameter_values() {
   if (!impl_->params_allocated) impl_->allocate_parameters();
-  return impl_->param_values;
+  return impl_->values.first(impl_->param_values.size());
 }
 
 template <class T>
 std::span<T> Graph<T>::parameter_grads() {
   if (!impl_->params_allocated) impl_->allocate_parameters();
-  return impl_->param_grads;
+  return impl_->grads.first(impl_->param_grads.size());
+}
+
+template <class T>
+void Graph<T>::use_parameter_storage(std::span<T> values, std::span<T> grads) {
+  auto& im = *impl_;
+  if (!im.params_allocated) im.allocate_parameters();
+  const auto n = im.param_values.size();
+  if (values.empty() != grads.empty() || (!values.empty() && (values.size() < n || grads.size() < n))) {
+    throw ArgumentError("graph: use_parameter_storage needs two spans of at least " + std::to_string(n) +
+                        " elements (or two empty ones), got " + std::to_string(values.size()) + " and " +
+                        std::to_string(grads.size()));
+  }
+  if (values.empty()) {  // back home
+    std::copy_n(im.values.data(), n, im.param_values.data());
+    std::copy_n(im.grads.data(), n, im.param_grads.data());
+    im.values = im.param_values;
+    im.grads = im.param_grads;
+  } else {
+    std::copy_n(im.values.data(), n, values.data());
+    std::copy_n(im.grads.data(), n, grads.data());
+    im.values = values;
+    im.grads = grads;
+  }
+  if (im.max_batch > 0) im.refresh_views();
 }
 
 template <class T>
 View<T> Graph<T>::parameter_value(std::size_t index) {
   if (!impl_->params_allocated) impl_->allocate_parameters();
   const auto& p = impl_->params.at(index);
-  return {impl_->param_values.data() + p.offset, p.shape};
+  return {impl_->values.data() + p.offset, p.shape};
 }
 
 template <class T>
 View<T> Graph<T>::parameter_grad(std::size_t index) {
   if (!impl_->params_allocated) impl_->allocate_parameters();
   const auto& p = impl_->params.at(index);
-  return {impl_->param_grads.data() + p.offset, p.shape};
+  return {impl_->grads.data() + p.offset, p.shape};
 }
 
 template class Graph<float>;

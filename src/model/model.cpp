@@ -143,6 +143,12 @@ struct Model::Impl {
     } else {
       std::copy(old_weights.begin(), old_weights.end(), w.begin());
     }
+    collect_trainable();
+  }
+
+  // The optimizer's view of the trainable parameters (again whenever the graph's
+  // arenas move: a shared-memory reducer keeps them in its segment).
+  void collect_trainable() {
     trainable.clear();
     for (std::size_t i = 0; i < g.parameters().size(); ++i) {
       const auto& p = g.parameters()[i];
@@ -160,6 +166,7 @@ struct Model::Impl {
     reducer = std::make_unique<dist::GradientReducer>(*comm, g, reducer_options);
     own_share.clear();
     if (!sharded()) return;
+    collect_trainable();
     // The reducer's share of the arena, as element ranges of each trainable variable.
     const auto share = reducer->own_share();
     std::size_t t = 0;
@@ -195,9 +202,12 @@ struct Model::Impl {
   }
 
   void drop_reducer() {
+    if (!reducer) return;
     gather_optimizer_state();
+    const bool moved = sharded();
     reducer.reset();
     own_share.clear();
+    if (moved) collect_trainable();
   }
 
   void initialize_weights() {

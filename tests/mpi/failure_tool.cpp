@@ -109,12 +109,15 @@ void run(dist::Communicator& comm, const Options& o) {
   const auto out = graph::bias_add(g, graph::matmul(g, h, w2), b2);
   const auto loss = graph::sum(g, graph::square(g, graph::sub(g, out, y)));
   g.plan(16);
-  auto w = g.parameter_values();
-  for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.05f * static_cast<float>(static_cast<int>(i % 13) - 6);
+  {
+    auto w0 = g.parameter_values();
+    for (std::size_t i = 0; i < w0.size(); ++i) w0[i] = 0.05f * static_cast<float>(static_cast<int>(i % 13) - 6);
+  }
   const auto transport = o.transport == "mpi"   ? dist::ReduceTransport::mpi
                          : o.transport == "shm" ? dist::ReduceTransport::shared_memory
                                                 : dist::ReduceTransport::automatic;
   dist::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float), .transport = transport});
+  auto w = g.parameter_values();  // after the reducer: on shared memory it moves the arenas
   const std::int64_t n = 4 + comm.rank() % 3;
   for (std::uint64_t step = 0; step < static_cast<std::uint64_t>(o.steps); ++step) {
     g.set_batch(n);

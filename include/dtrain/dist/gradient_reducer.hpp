@@ -27,7 +27,10 @@
 // computes. Results are bitwise equal on every rank (one all-reduce algorithm
 // per bucket size, the same division everywhere).
 //
-// The Communicator and the gradient arena must outlive the reducer. If an
+// The Communicator and the gradient arena must outlive the reducer. With the
+// shared-memory transport a reducer made from a graph moves the graph's
+// parameter arenas into its segment (Graph::use_parameter_storage) until it is
+// destroyed: spans of the graph's parameters taken before are stale. If an
 // exception leaves a step with all-reduces in flight, the reducer's destructor
 // marks the step abandoned: report the error with Communicator::abort (or the
 // Communicator ends the job when it is destroyed).

@@ -103,6 +103,12 @@ class Graph {
   const std::vector<ParameterInfo>& parameters() const;
   std::span<T> parameter_values();
   std::span<T> parameter_grads();
+  // Moves the two parameter arenas into caller-owned memory of at least their
+  // size (the data-parallel reducer's shared memory, which other ranks read),
+  // copying their contents; two empty spans move them back into the graph's own
+  // storage. The caller keeps the memory alive until then. Spans and views of
+  // parameters taken before are stale afterwards.
+  void use_parameter_storage(std::span<T> values, std::span<T> grads);
   View<T> parameter_value(std::size_t index);
   View<T> parameter_grad(std::size_t index);
 

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <span>
+#include <vector>
 
 // g++ cannot see that our operator new pairs with free().
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -99,6 +101,34 @@ TEST(Graph, ForwardBackwardOfASmallExpression) {
   EXPECT_DOUBLE_EQ(g.grad(w).data[0], 2 * (1 * -1.5 + 3 * -2.5));
   EXPECT_DOUBLE_EQ(g.grad(w).data[1], 2 * (2 * -1.5 + 4 * -2.5));
   EXPECT_TRUE(g.grad(x).empty());  // inputs need no gradient by default
+}
+
+TEST(Graph, ParameterArenasMoveIntoCallerStorageAndBack) {
+  Graph<double> g;
+  auto x = g.input("x", {kBatch, 2});
+  auto w = g.parameter("w", {2, 1});
+  auto loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
+  g.plan(2);
+  double* xv = g.value(x).data;
+  xv[0] = 1; xv[1] = 2; xv[2] = 3; xv[3] = 4;
+  g.value(w).data[0] = 0.5;
+  g.value(w).data[1] = -1;
+  const auto n = g.parameter_values().size();
+  std::vector<double> values(n + 3, 7.0), grads(n, 7.0);
+  EXPECT_THROW(g.use_parameter_storage(values, std::span<double>(grads).first(n - 1)), ArgumentError);
+  g.use_parameter_storage(values, grads);
+  EXPECT_EQ(g.parameter_values().data(), values.data());
+  EXPECT_EQ(g.parameter_values().size(), n);
+  EXPECT_EQ(values[1], -1.0);  // the contents came along
+  g.forward();
+  g.backward(loss);  // the ops read and write the new storage
+  EXPECT_DOUBLE_EQ(g.value(loss).data[0], 8.5);
+  EXPECT_DOUBLE_EQ(grads[0], 2 * (1 * -1.5 + 3 * -2.5));
+  values[0] = 1.0;  // written where the caller keeps it
+  g.use_parameter_storage({}, {});
+  EXPECT_NE(g.parameter_values().data(), values.data());
+  EXPECT_EQ(g.value(w).data[0], 1.0);
+  EXPECT_DOUBLE_EQ(g.grad(w).data[1], 2 * (2 * -1.5 + 4 * -2.5));
 }
 
 TEST(Graph, SmallerBatchUsesThePlannedBuffers) {
