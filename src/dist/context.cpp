@@ -80,7 +80,7 @@ Context::Context(int* argc, char*** argv, const CommunicatorOptions& options)
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
     if (size_ > 1) board_ = std::make_unique<ArrivalBoard>(MPI_COMM_WORLD, rank_, size_);
-    init_tuning(options.ring_allreduce && size_ > 1);
+    tuning_.wanted = options.ring_allreduce && size_ > 1;
   } catch (...) {
     board_.reset();
     if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
@@ -117,15 +117,19 @@ Context::~Context() {
 // set identically on every rank, as a function of the size only). Either way
 // every rank gets the same bits: the ring reduces each segment on one rank and
 // copies it to the others. With another MPI library the variable does not exist
-// and nothing changes. The original value is restored at the end.
+// and nothing changes. The original value is restored at the end. The tool
+// interface is opened at the first all-reduce that wants the ring, not in
+// MPI_Init: MPI_T_init_thread registers every component's variables, which took
+// 0.2 s of a 2-rank job's start-up, and jobs on one host send their gradients
+// through shared memory, so they never need it.
 namespace {
 constexpr std::size_t kRingMinBytes = 64 << 10;  // libnbc's own small-message bound
 constexpr int kLibnbcDefault = 0;                 // "ignore": libnbc's own choice
 constexpr int kLibnbcRing = 1;
 }  // namespace
 
-void Context::init_tuning(bool wanted) {
-  if (!wanted) return;
+void Context::init_tuning() {
+  tuning_.wanted = false;  // unless it works out below
   int provided = 0;
   if (MPI_T_init_thread(MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return;
   int index = 0;
@@ -139,6 +143,7 @@ void Context::init_tuning(bool wanted) {
   }
   tuning_.current = tuning_.original;
   tuning_.enabled = true;
+  tuning_.wanted = true;
 }
 
 void Context::finalize_tuning() noexcept {
@@ -150,7 +155,13 @@ void Context::finalize_tuning() noexcept {
 }
 
 void Context::tune_iallreduce(std::size_t bytes) {
-  if (!tuning_.enabled) return;
+  if (!tuning_.wanted) return;
+  if (!tuning_.enabled) {
+    // Until the first large all-reduce libnbc's own choice is in effect, as wanted.
+    if (bytes < kRingMinBytes) return;
+    init_tuning();
+    if (!tuning_.enabled) return;
+  }
   const int wanted = bytes >= kRingMinBytes ? kLibnbcRing : kLibnbcDefault;
   if (wanted == tuning_.current) return;
   // Every rank must use the same algorithm: a rank that cannot switch must stop.

@@ -83,12 +83,13 @@ class Context {
 
   // Open MPI's libnbc algorithm switch, through the MPI tool interface.
   struct IallreduceTuning {
-    bool enabled = false;
+    bool wanted = false;   // switch to the ring for large all-reduces (opened on first need)
+    bool enabled = false;  // the tool interface is open
     MPI_T_cvar_handle handle = MPI_T_CVAR_HANDLE_NULL;
     int original = 0;
     int current = 0;
   };
-  void init_tuning(bool wanted);
+  void init_tuning();
   void finalize_tuning() noexcept;
 
   int rank_ = 0;

@@ -52,6 +52,7 @@ struct Args {
   std::int64_t epochs = 0;    // > 0: also train this many full epochs, then test accuracy
   bool synthetic = false;     // random data of Fashion-MNIST's shape instead of the file
   long long launch_ns = 0;    // wall-clock launch time (ns since the epoch), for start-up
+  long long mpi_ready_ns = 0; // when the Communicator was up
   std::uint64_t seed = 42;
   double bucket_mib = 0;      // > 0: gradient bucket size (default: the library's)
   std::string transport = "auto";  // gradient transport: auto, mpi or shm
@@ -99,11 +100,12 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-double since_launch(long long launch_ns) {
-  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
-  return static_cast<double>(now - launch_ns) * 1e-9;
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
+
+double since_launch(long long launch_ns) { return static_cast<double>(now_ns() - launch_ns) * 1e-9; }
 
 // Images as stored (uint8, value = stored * scale), as torch_bench.py holds them
 // too: a quarter of the memory of float32, converted per batch.
@@ -226,6 +228,7 @@ double peak_rss_mib() {
 int run(const Args& a, dist::Communicator& comm) {
   const bool root = comm.rank() == 0;
   Split train = a.synthetic ? synthetic_split(55000, a.seed, a.model) : read_split(a.data, "train", a.model);
+  const double data_ready_s = since_launch(a.launch_ns);
 
   Model model = make_model(a.model, a.seed);
   auto loss = losses::parse_loss("sparse_categorical_crossentropy");
@@ -315,7 +318,10 @@ int run(const Args& a, dist::Communicator& comm) {
         << " pct_other=" << pct(wall - p.data - p.forward - p.backward - p.allreduce_wait - p.optimizer);
     out << " peak_rss_mib=" << peak_mib;
     out.precision(3);
-    if (first_step_s >= 0) out << " first_step_s=" << first_step_s;
+    if (first_step_s >= 0) {
+      out << " first_step_s=" << first_step_s << " mpi_ready_s=" << static_cast<double>(a.mpi_ready_ns - a.launch_ns) * 1e-9
+          << " data_ready_s=" << data_ready_s;
+    }
     if (accuracy >= 0) {
       out.precision(4);
       out << " epochs=" << a.epochs << " test_accuracy=" << accuracy;
@@ -330,7 +336,8 @@ int run(const Args& a, dist::Communicator& comm) {
 
 int main(int argc, char** argv) {
   dtrain::dist::Communicator comm(argc, argv);
-  const Args args = parse(argc, argv);
+  Args args = parse(argc, argv);
+  args.mpi_ready_ns = now_ns();
   try {
     return run(args, comm);
   } catch (const std::exception& e) {
