@@ -3,6 +3,8 @@
 //
 //   build/tests/bench/dense_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
+// BM_FmaPeak measures the core's float FMA peak, the ceiling of all of them.
+//
 // Work per step (batch B, in → out): y = x·W, dx = dy·Wᵀ, dW = xᵀ·dy: three
 // GEMMs of 2·B·in·out flops each. The graph also adds the bias and its gradient.
 #include "dtrain/graph/graph.hpp"
@@ -66,6 +68,26 @@ void BM_DenseGraph(benchmark::State& state) {
   set_rate(state, step_flops(in, out));
 }
 
+// The core's float FMA peak: 12 independent chains of 16-wide fused
+// multiply-adds (enough to cover the FMA latency), nothing loaded or stored. The
+// ceiling every GEMM here is measured against.
+void BM_FmaPeak(benchmark::State& state) {
+  using V = float __attribute__((vector_size(64)));
+  constexpr int kChains = 12;
+  constexpr int kRounds = 1000;
+  V acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = V{} + 0.001f * static_cast<float>(i);
+  const V a = V{} + 0.999999f;
+  const V b = V{} + 1e-7f;
+  for (auto _ : state) {
+    for (int r = 0; r < kRounds; ++r) {
+      for (auto& x : acc) x = x * a + b;  // one vfmadd each with -march=native
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  set_rate(state, 2.0 * 16 * kChains * kRounds);
+}
+
 void shapes(benchmark::internal::Benchmark* b, bool threads) {
   for (auto [in, out] : {std::pair{784, 512}, std::pair{512, 256}, std::pair{256, 10}}) {
     if (threads) {
@@ -77,6 +99,7 @@ void shapes(benchmark::internal::Benchmark* b, bool threads) {
   }
 }
 
+BENCHMARK(BM_FmaPeak)->UseRealTime();
 BENCHMARK(BM_EigenGemm)->Apply([](auto* b) { shapes(b, false); })->ArgNames({"in", "out"})->UseRealTime();
 BENCHMARK(BM_DenseGraph)->Apply([](auto* b) { shapes(b, true); })->ArgNames({"in", "out", "threads"})->UseRealTime();
 
