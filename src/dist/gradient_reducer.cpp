@@ -71,7 +71,8 @@ struct GradientReducer::State {
     stats.bucket_start_op.assign(buckets.size(), -1);
     stats.bucket_done_early.assign(buckets.size(), 0);
     if (options.transport != ReduceTransport::mpi && ctx.size() > 1) {
-      shm = detail::SharedExchange::open(comm, ctx, buckets, static_cast<std::int64_t>(g.size()));
+      shm = detail::SharedExchange::open(comm, ctx, buckets, static_cast<std::int64_t>(g.size()),
+                                         options.whole_gradients);
     }
     if (options.transport == ReduceTransport::shared_memory && ctx.size() > 1 && !shm) {
       throw ArgumentError("GradientReducer: the shared-memory transport needs every rank on one host and room "
@@ -269,25 +270,22 @@ std::int64_t GradientReducer::finish() {
                 " with gradients never reported ready: " + s.unreported());
   }
   const auto deadline = s.ctx.deadline_from_now();
-  if (s.shm) {
-    s.in_step = false;
-    const double waited = s.shm->finish(s.grads, deadline);
-    s.stats.global_samples = s.shm->global_samples();
-    s.stats.wait_seconds = waited;
-    s.stats.scale_seconds = 0;  // divided while summing
-    s.stats.total_wait_seconds += waited;
-    ++s.stats.steps;
-    return s.stats.global_samples;
-  }
-  double waited = s.ctx.wait(s.count_request, s.count_seq, deadline);
-  const std::int64_t global = s.count;
+  double waited = 0;
   double scaled = 0;
-  for (std::size_t b = 0; b < s.buckets.size(); ++b) {
-    waited += s.ctx.wait(s.requests[b], s.seqs[b], deadline);
-    if (global > 1) {
-      const auto t0 = detail::Clock::now();
-      s.scale(s.buckets[b], static_cast<float>(global));
-      scaled += std::chrono::duration<double>(detail::Clock::now() - t0).count();
+  std::int64_t global = 0;
+  if (s.shm) {
+    waited = s.shm->finish(s.grads, deadline);  // divided while summing
+    global = s.shm->global_samples();
+  } else {
+    waited = s.ctx.wait(s.count_request, s.count_seq, deadline);
+    global = s.count;
+    for (std::size_t b = 0; b < s.buckets.size(); ++b) {
+      waited += s.ctx.wait(s.requests[b], s.seqs[b], deadline);
+      if (global > 1) {
+        const auto t0 = detail::Clock::now();
+        s.scale(s.buckets[b], static_cast<float>(global));
+        scaled += std::chrono::duration<double>(detail::Clock::now() - t0).count();
+      }
     }
   }
   s.in_step = false;

@@ -85,8 +85,8 @@ struct SharedExchange::Segment {
 };
 
 std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context& ctx,
-                                                     std::span<const Bucket> buckets,
-                                                     std::int64_t arena_elements) {
+                                                     std::span<const Bucket> buckets, std::int64_t arena_elements,
+                                                     bool whole_gradients) {
   const int rank = ctx.rank();
   const int size = ctx.size();
   const auto hosts = comm.allgather(host_hash(), "all-gather of host names (shared-memory check)");
@@ -120,7 +120,7 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
   if (rank == 0 && !name.empty()) shm_unlink(name.c_str());
   if (!ok) return nullptr;
 
-  std::unique_ptr<SharedExchange> ex(new SharedExchange(ctx, std::move(segment), buckets, rank, size));
+  std::unique_ptr<SharedExchange> ex(new SharedExchange(ctx, std::move(segment), buckets, rank, size, whole_gradients));
   ex->arena_ = static_cast<std::size_t>(arena_elements);
   for (int r = 0; r < size; ++r) {
     char* c = ex->segment_->at(layout.control(r));
@@ -137,16 +137,18 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
 }
 
 SharedExchange::SharedExchange(Context& ctx, std::unique_ptr<Segment> segment, std::span<const Bucket> buckets,
-                               int rank, int size)
+                               int rank, int size, bool whole_gradients)
     : ctx_(ctx),
       segment_(std::move(segment)),
       rank_(rank),
       size_(size),
+      whole_(whole_gradients),
       oversubscribed_(static_cast<unsigned>(size) > std::max(1u, std::thread::hardware_concurrency())) {
   for (const auto& bk : buckets) {
     offsets_.push_back(bk.offset);
     sizes_.push_back(bk.size);
   }
+  sources_.resize(static_cast<std::size_t>(size));
 }
 
 SharedExchange::~SharedExchange() = default;
@@ -159,15 +161,8 @@ SharedExchange::Part SharedExchange::part(std::size_t b, int owner) const {
   return {offsets_[b] + cut(owner), offsets_[b] + cut(owner + 1)};
 }
 
-bool SharedExchange::all_reached(const std::vector<std::uint64_t*>& flags, std::uint64_t gen) const {
-  return std::all_of(flags.begin(), flags.end(), [&](const std::uint64_t* f) { return load_acquire(f) >= gen; });
-}
-
-bool SharedExchange::all_at(std::uint64_t* const* flags, std::size_t b) const {
-  for (int r = 0; r < size_; ++r) {
-    if (load_acquire(flags[r] + b) < gen_) return false;
-  }
-  return true;
+bool SharedExchange::all_reached(const std::vector<std::uint64_t*>& flags, std::size_t b, std::uint64_t gen) const {
+  return std::all_of(flags.begin(), flags.end(), [&](const std::uint64_t* f) { return load_acquire(f + b) >= gen; });
 }
 
 void SharedExchange::begin_step(std::int64_t local_samples, Clock::time_point deadline) {
@@ -175,7 +170,7 @@ void SharedExchange::begin_step(std::int64_t local_samples, Clock::time_point de
   // Every rank must have copied this rank's reduced parts of the previous step
   // before they are overwritten.
   wait_until(
-      "gradient exchange of the previous step", deadline, [&] { return all_reached(done_, gen_ - 1); },
+      "gradient exchange of the previous step", deadline, [&] { return all_reached(done_, 0, gen_ - 1); },
       [&] { return below(done_, 0, gen_ - 1, "did not finish the step before"); });
   std::atomic_ref<std::int64_t>(*count_[rank_]).store(local_samples, std::memory_order_relaxed);
   next_reduce_ = 0;
@@ -197,7 +192,7 @@ void SharedExchange::publish(std::size_t b, const float* grads) {
 
 void SharedExchange::reduce_own_part(std::size_t b, float* grads) {
   const auto p = part(b, rank_);
-  std::vector<const float*> src(static_cast<std::size_t>(size_));
+  auto& src = sources_;  // sized once: no allocation in the step
   for (int r = 0; r < size_; ++r) src[static_cast<std::size_t>(r)] = r == rank_ ? grads : region_[r];
   float* shared = region_[rank_];
   const float n = static_cast<float>(global_);
@@ -230,7 +225,7 @@ void SharedExchange::copy_other_parts(std::size_t b, float* grads) {
 
 void SharedExchange::progress(float* grads) {
   const auto buckets = offsets_.size();
-  while (next_reduce_ < buckets && all_at(ready_.data(), next_reduce_)) {
+  while (next_reduce_ < buckets && all_reached(ready_, next_reduce_, gen_)) {
     if (!global_known_) {
       // Every rank stored its count before its first ready flag.
       for (int r = 0; r < size_; ++r) {
@@ -242,7 +237,9 @@ void SharedExchange::progress(float* grads) {
     store_release(reduced_[rank_] + next_reduce_, gen_);
     ++next_reduce_;
   }
-  while (next_copy_ < next_reduce_ && all_at(reduced_.data(), next_copy_)) copy_other_parts(next_copy_++, grads);
+  while (whole_ && next_copy_ < next_reduce_ && all_reached(reduced_, next_copy_, gen_)) {
+    copy_other_parts(next_copy_++, grads);
+  }
 }
 
 double SharedExchange::finish(float* grads, Clock::time_point deadline) {
@@ -250,12 +247,11 @@ double SharedExchange::finish(float* grads, Clock::time_point deadline) {
       "gradient exchange", deadline,
       [&] {
         progress(grads);
-        return next_copy_ == offsets_.size();
+        return complete_buckets() == offsets_.size();
       },
       [&] { return missing_in_exchange(); });
   store_release(done_[rank_], gen_);
   in_step_ = false;
-  if (global_ <= 0) throw Error("GradientReducer: no rank had samples at step " + std::to_string(ctx_.step));
   return waited;
 }
 
@@ -272,7 +268,7 @@ std::vector<std::pair<std::int64_t, std::int64_t>> SharedExchange::own_parts() c
 void SharedExchange::share_weights(float* values, Clock::time_point deadline) {
   // The others must have taken this rank's weights of the previous step.
   wait_until(
-      "weight exchange of the previous step", deadline, [&] { return all_reached(weights_done_, gen_ - 1); },
+      "weight exchange of the previous step", deadline, [&] { return all_reached(weights_done_, 0, gen_ - 1); },
       [&] { return below(weights_done_, 0, gen_ - 1, "did not take the weights of the step before"); });
   float* mine = values_[rank_];
   for (std::size_t b = 0; b < offsets_.size() && values != mine; ++b) {
@@ -281,7 +277,7 @@ void SharedExchange::share_weights(float* values, Clock::time_point deadline) {
   }
   store_release(weights_[rank_], gen_);
   wait_until(
-      "weight exchange", deadline, [&] { return all_reached(weights_, gen_); },
+      "weight exchange", deadline, [&] { return all_reached(weights_, 0, gen_); },
       [&] { return below(weights_, 0, gen_, "did not deliver their updated weights at"); });
   for (int r = 0; r < size_; ++r) {
     if (r == rank_) continue;
@@ -319,7 +315,7 @@ SharedExchange::Missing SharedExchange::below(const std::vector<std::uint64_t*>&
 }
 
 SharedExchange::Missing SharedExchange::missing_in_exchange() const {
-  const auto b = next_copy_;
+  const auto b = complete_buckets();
   const std::string bucket = "gradient bucket " + std::to_string(b + 1) + "/" + std::to_string(offsets_.size());
   auto m = below(ready_, b, gen_, "did not deliver " + bucket + " at");
   if (m.ranks.empty()) m = below(reduced_, b, gen_, "did not sum their part of " + bucket + " at");

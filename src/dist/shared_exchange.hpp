@@ -14,7 +14,9 @@
 //               a rank copies the other parts of b into its arena once their
 //               owners have reduced them;
 //   finish()    waits (under the stall deadline) until every bucket is complete
-//               and raises this rank's done flag.
+//               and raises this rank's done flag. Without whole gradients (a
+//               sharded step that needs no gradient norm) the copying is
+//               skipped: each rank's gradient is exact only on its own parts.
 // With a sharded optimizer step each rank then updates only the weights of its
 // own parts, and share_weights() trades them the same way: each rank copies its
 // parts into the values half of its region and raises its weights flag; the
@@ -46,8 +48,11 @@ class SharedExchange {
  public:
   // Collective. nullptr (on every rank alike) when the ranks do not all run on
   // this host or the segment cannot be created (e.g. /dev/shm is full).
+  // whole_gradients false: finish() leaves this rank's gradients exact only on
+  // its own parts (no copying of the others'), for a sharded optimizer step.
   static std::unique_ptr<SharedExchange> open(Communicator& comm, Context& ctx,
-                                              std::span<const Bucket> buckets, std::int64_t arena_elements);
+                                              std::span<const Bucket> buckets, std::int64_t arena_elements,
+                                              bool whole_gradients);
   ~SharedExchange();
   SharedExchange(const SharedExchange&) = delete;
   SharedExchange& operator=(const SharedExchange&) = delete;
@@ -60,7 +65,7 @@ class SharedExchange {
   // Does whatever reduction and copying is possible now, without waiting.
   void progress(float* grads);
   // Waits until every bucket is reduced and copied into grads; returns the
-  // seconds spent waiting. Throws Error if no rank had samples.
+  // seconds spent waiting.
   double finish(float* grads, Clock::time_point deadline);
   std::int64_t global_samples() const { return global_; }
   // This rank's regions, arena-sized: a graph may keep its gradient and parameter
@@ -74,7 +79,9 @@ class SharedExchange {
   // parameter arena): gives them to the other ranks and takes theirs.
   void share_weights(float* values, Clock::time_point deadline);
   bool in_step() const { return in_step_; }
-  std::size_t complete_buckets() const { return next_copy_; }
+  // Buckets done in this rank's gradient arena (reduced own part, and the
+  // others' parts copied in when whole gradients are wanted).
+  std::size_t complete_buckets() const { return whole_ ? next_copy_ : next_reduce_; }
 
  private:
   struct Segment;
@@ -84,10 +91,10 @@ class SharedExchange {
   };
 
   SharedExchange(Context& ctx, std::unique_ptr<Segment> segment, std::span<const Bucket> buckets, int rank,
-                 int size);
+                 int size, bool whole_gradients);
   Part part(std::size_t b, int owner) const;
-  bool all_at(std::uint64_t* const* flags, std::size_t b) const;
-  bool all_reached(const std::vector<std::uint64_t*>& flags, std::uint64_t gen) const;
+  // Every rank's flag (flags[rank] + b) is at least gen.
+  bool all_reached(const std::vector<std::uint64_t*>& flags, std::size_t b, std::uint64_t gen) const;
   void reduce_own_part(std::size_t b, float* grads);
   void copy_other_parts(std::size_t b, float* grads);
   // What a stalled wait reports: the ranks that have not raised the flag it
@@ -110,6 +117,7 @@ class SharedExchange {
   std::vector<std::int64_t> sizes_;    // per bucket: elements
   int rank_;
   int size_;
+  bool whole_;
   bool oversubscribed_;
   std::size_t arena_ = 0;  // elements of each region
   // Pointers into the segment, per rank.
@@ -121,6 +129,7 @@ class SharedExchange {
   std::vector<std::int64_t*> count_;     // [rank]
   std::vector<float*> region_;           // [rank]: arena-sized, gradients
   std::vector<float*> values_;           // [rank]: arena-sized, weights
+  std::vector<const float*> sources_;    // [rank]: what reduce_own_part adds
 
   std::uint64_t gen_ = 0;
   bool in_step_ = false;

@@ -163,7 +163,11 @@ struct Model::Impl {
   bool sharded() const { return reducer && reducer->transport() == dist::ReduceTransport::shared_memory; }
 
   void make_reducer() {
-    reducer = std::make_unique<dist::GradientReducer>(*comm, g, reducer_options);
+    // A sharded step needs the whole gradient only to take its norm (clipping).
+    auto options = reducer_options;
+    const auto& common = optimizer->common_options();
+    options.whole_gradients = common.clipnorm.has_value() || common.global_clipnorm.has_value();
+    reducer = std::make_unique<dist::GradientReducer>(*comm, g, options);
     own_share.clear();
     if (!sharded()) return;
     collect_trainable();

@@ -83,6 +83,10 @@ enum class ReduceTransport { automatic, mpi, shared_memory };
 struct ReducerOptions {
   std::size_t bucket_bytes = kDefaultBucketBytes;
   ReduceTransport transport = ReduceTransport::automatic;
+  // false: with the shared-memory transport, finish() leaves each rank's
+  // gradient exact only on its own_share() (the other ranks' parts are not
+  // copied in): enough for a sharded optimizer step that takes no gradient norm.
+  bool whole_gradients = true;
   bool poll_during_backward = true;  // MPI_Test in after_op (off: only for measurements)
 };
 

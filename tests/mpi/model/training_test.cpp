@@ -43,7 +43,7 @@ struct Trained {
 };
 
 Trained train_model(dist::Communicator* comm, int threads,
-                    dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
+                    dist::ReduceTransport transport = dist::ReduceTransport::automatic, bool clip = false) {
   Tensor x, y;
   make_data(x, y);
   // Dropout masks follow the global sample index, so they too match the 1-rank run.
@@ -55,7 +55,9 @@ Trained train_model(dist::Communicator* comm, int threads,
   model.set_threads(threads);
   auto loss = losses::parse_loss("sparse_categorical_crossentropy");
   loss.from_logits = true;
-  model.compile({.optimizer = optimizers::make_optimizer<float>("adam", {{"learning_rate", 0.01}}), .loss = loss,
+  optimizers::Options adam{{"learning_rate", 0.01}};
+  if (clip) adam.emplace("global_clipnorm", 0.5);  // needs the norm of the whole gradient
+  model.compile({.optimizer = optimizers::make_optimizer<float>("adam", adam), .loss = loss,
                  .metrics = {"accuracy"}});
   model.fit(x, y, {.batch_size = 32, .epochs = 3, .seed = 5, .verbose = 0});
   EXPECT_EQ(model.global_step(), 21);
@@ -138,6 +140,24 @@ TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
   if (comm.size() == 2) {
     // Two ranks add g0 + g1 in either order: the same bits as the MPI transport.
     EXPECT_EQ(0, std::memcmp(sharded.slots.data(), full.slots.data(), full.slots.size() * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(sharded.weights.data(), full.weights.data(), full.weights.size() * sizeof(float)));
+  }
+}
+
+// With norm clipping every rank needs the whole gradient (not only its share)
+// to take the norm: the sharded step keeps it and still matches the MPI path.
+TEST(ShardedOptimizerStep, NormClippingSeesTheWholeGradient) {
+  auto& comm = testing::mpi_comm();
+  const auto sharded = train_model(&comm, 1, dist::ReduceTransport::shared_memory, /*clip=*/true);
+  const auto full = train_model(&comm, 1, dist::ReduceTransport::mpi, /*clip=*/true);
+  const auto single = train_model(nullptr, 1, dist::ReduceTransport::automatic, /*clip=*/true);
+  double worst = 0;
+  for (std::size_t i = 0; i < single.weights.size(); ++i) {
+    const double scale = std::max(std::abs(static_cast<double>(single.weights[i])), 1e-2);
+    worst = std::max(worst, std::abs(static_cast<double>(single.weights[i]) - sharded.weights[i]) / scale);
+  }
+  EXPECT_LE(worst, 1e-5) << comm.size() << " ranks";
+  if (comm.size() == 2) {
     EXPECT_EQ(0, std::memcmp(sharded.weights.data(), full.weights.data(), full.weights.size() * sizeof(float)));
   }
 }
