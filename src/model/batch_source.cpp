@@ -88,6 +88,7 @@ const Batch& ArrayBatchSource::next() {
   batch_.size = mine.end - mine.begin;
   batch_.global_size = global;
   batch_.offset = mine.begin;
+  const float scale = scale_;  // a local: stores to dst cannot change it, so the loop vectorises
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
     float* dst = x_rows_.data() + i * xi;
@@ -95,7 +96,7 @@ const Batch& ArrayBatchSource::next() {
       std::memcpy(dst, x_float_ + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
     } else {
       const std::uint8_t* src = x_bytes_ + row * xi;
-      for (std::int64_t j = 0; j < xi; ++j) dst[j] = static_cast<float>(src[j]) * scale_;
+      for (std::int64_t j = 0; j < xi; ++j) dst[j] = static_cast<float>(src[j]) * scale;
     }
     std::memcpy(y_rows_.data() + i * yi, y_.data() + row * yi, static_cast<std::size_t>(yi) * sizeof(float));
   }
