@@ -81,7 +81,7 @@ EOF
 # --- 2. build ----------------------------------------------------------------------
 echo "== building train_bench and dtrain in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DDTRAIN_BUILD_TESTS=ON -DDTRAIN_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$build" --target train_bench dtrain_cli -j2 >/dev/null
+cmake --build "$build" --target train_bench dense_bench dtrain_cli -j2 >/dev/null
 bench="$build/tests/bench/train_bench"
 
 # --- 3. data -----------------------------------------------------------------------
@@ -120,6 +120,15 @@ dt() { run "$1" dtrain "$2" "${@:3}"; }
 th() { local c=$1 s=$2; shift 2; run "$c" torch "$s" env "${coretype_env[@]}" "$@"; }
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# The core's float FMA peak (the ceiling of every GFLOP/s figure), measured, not assumed.
+fma=$("$build/tests/bench/dense_bench" --benchmark_filter=FmaPeak --benchmark_repetitions=3 \
+        --benchmark_report_aggregates_only=true 2>/dev/null |
+      sed -n 's/.*FmaPeak.*_median.*GFLOP\/s=\([0-9.]*\).*/\1/p')
+if [ -n "$fma" ]; then
+  echo "fma|machine|1 core RESULT fma_gflops=$fma" >>"$results"
+  echo "== FMA peak: $fma GFLOP/s per core (dense_bench BM_FmaPeak)"
+fi
 
 # OPENBLAS_CORETYPE for torch: the machine's value (or Haswell when none is set, the
 # value these machines usually carry) against OpenBLAS' own detection.
