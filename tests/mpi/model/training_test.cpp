@@ -72,6 +72,16 @@ std::vector<float> train(dist::Communicator* comm, int threads,
   return train_model(comm, threads, transport).weights;
 }
 
+// max |a - b| / max(|a|, floor) over the elements.
+double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b, double floor) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double scale = std::max(std::abs(static_cast<double>(a[i])), floor);
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]) / scale);
+  }
+  return worst;
+}
+
 std::uint64_t hash_of(const std::vector<float>& v) {
   std::uint64_t hash = 1469598103934665603ULL;
   for (float x : v) {
@@ -98,11 +108,7 @@ TEST_P(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
   const auto single = train(nullptr, 1);  // this rank alone, all the data
   const auto parallel = train(&comm, 1, GetParam());
   ASSERT_EQ(single.size(), parallel.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < single.size(); ++i) {
-    const double scale = std::max(std::abs(static_cast<double>(single[i])), 1e-2);
-    worst = std::max(worst, std::abs(static_cast<double>(single[i]) - parallel[i]) / scale);
-  }
+  const double worst = max_relative_difference(single, parallel, 1e-2);
   EXPECT_LE(worst, 1e-5) << comm.size() << " ranks";
   if (comm.rank() == 0) {
     std::printf("%d ranks vs 1 (%s): max relative weight difference %.3g\n", comm.size(),
@@ -131,12 +137,7 @@ TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
   ASSERT_GT(sharded.slots.size(), sharded.weights.size());  // Adam: m and v per weight
   const auto hash = hash_of(sharded.slots);
   EXPECT_EQ(comm.allreduce_min(hash), comm.allreduce_max(hash)) << "slots differ across ranks";
-  double worst = 0;
-  for (std::size_t i = 0; i < full.slots.size(); ++i) {
-    const double scale = std::max(std::abs(static_cast<double>(full.slots[i])), 1e-6);
-    worst = std::max(worst, std::abs(static_cast<double>(full.slots[i]) - sharded.slots[i]) / scale);
-  }
-  EXPECT_LE(worst, 1e-4) << comm.size() << " ranks";
+  EXPECT_LE(max_relative_difference(full.slots, sharded.slots, 1e-6), 1e-4) << comm.size() << " ranks";
   if (comm.size() == 2) {
     // Two ranks add g0 + g1 in either order: the same bits as the MPI transport.
     EXPECT_EQ(0, std::memcmp(sharded.slots.data(), full.slots.data(), full.slots.size() * sizeof(float)));
@@ -151,12 +152,7 @@ TEST(ShardedOptimizerStep, NormClippingSeesTheWholeGradient) {
   const auto sharded = train_model(&comm, 1, dist::ReduceTransport::shared_memory, /*clip=*/true);
   const auto full = train_model(&comm, 1, dist::ReduceTransport::mpi, /*clip=*/true);
   const auto single = train_model(nullptr, 1, dist::ReduceTransport::automatic, /*clip=*/true);
-  double worst = 0;
-  for (std::size_t i = 0; i < single.weights.size(); ++i) {
-    const double scale = std::max(std::abs(static_cast<double>(single.weights[i])), 1e-2);
-    worst = std::max(worst, std::abs(static_cast<double>(single.weights[i]) - sharded.weights[i]) / scale);
-  }
-  EXPECT_LE(worst, 1e-5) << comm.size() << " ranks";
+  EXPECT_LE(max_relative_difference(single.weights, sharded.weights, 1e-2), 1e-5) << comm.size() << " ranks";
   if (comm.size() == 2) {
     EXPECT_EQ(0, std::memcmp(sharded.weights.data(), full.weights.data(), full.weights.size() * sizeof(float)));
   }

@@ -83,17 +83,24 @@ TEST(GraphShapes, EveryOpChecksItsInputs) {
   }
 }
 
-TEST(Graph, ForwardBackwardOfASmallExpression) {
-  // L = Σ (x·w)², dL/dw = 2 xᵀ (x·w)
+// L = Σ (x·w)², dL/dw = 2 xᵀ (x·w), with x = [[1, 2], [3, 4]] and w = [0.5, -1].
+struct SmallExpression {
   Graph<double> g;
-  auto x = g.input("x", {kBatch, 2});
-  auto w = g.parameter("w", {2, 1});
-  auto loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
-  g.plan(2);
-  double* xv = g.value(x).data;
-  xv[0] = 1; xv[1] = 2; xv[2] = 3; xv[3] = 4;
-  g.value(w).data[0] = 0.5;
-  g.value(w).data[1] = -1;
+  graph::NodeId x = g.input("x", {kBatch, 2});
+  graph::NodeId w = g.parameter("w", {2, 1});
+  graph::NodeId loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
+  SmallExpression() {
+    g.plan(2);
+    double* xv = g.value(x).data;
+    xv[0] = 1; xv[1] = 2; xv[2] = 3; xv[3] = 4;
+    g.value(w).data[0] = 0.5;
+    g.value(w).data[1] = -1;
+  }
+};
+
+TEST(Graph, ForwardBackwardOfASmallExpression) {
+  SmallExpression e;
+  auto& [g, x, w, loss] = e;
   g.forward();
   // rows: 0.5 - 2 = -1.5 ; 1.5 - 4 = -2.5 → L = 2.25 + 6.25
   EXPECT_DOUBLE_EQ(g.value(loss).data[0], 8.5);
@@ -104,15 +111,8 @@ TEST(Graph, ForwardBackwardOfASmallExpression) {
 }
 
 TEST(Graph, ParameterArenasMoveIntoCallerStorageAndBack) {
-  Graph<double> g;
-  auto x = g.input("x", {kBatch, 2});
-  auto w = g.parameter("w", {2, 1});
-  auto loss = graph::sum(g, graph::square(g, graph::matmul(g, x, w)));
-  g.plan(2);
-  double* xv = g.value(x).data;
-  xv[0] = 1; xv[1] = 2; xv[2] = 3; xv[3] = 4;
-  g.value(w).data[0] = 0.5;
-  g.value(w).data[1] = -1;
+  SmallExpression e;
+  auto& [g, x, w, loss] = e;
   const auto n = g.parameter_values().size();
   std::vector<double> values(n + 3, 7.0), grads(n, 7.0);
   EXPECT_THROW(g.use_parameter_storage(values, std::span<double>(grads).first(n - 1)), ArgumentError);
