@@ -7,6 +7,8 @@
 //
 // Work per step (batch B, in → out): y = x·W, dx = dy·Wᵀ, dW = xᵀ·dy: three
 // GEMMs of 2·B·in·out flops each. The graph also adds the bias and its gradient.
+#include "bench_support.hpp"
+
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
@@ -21,10 +23,7 @@ constexpr std::int64_t kBatch = 128;
 
 double step_flops(std::int64_t in, std::int64_t out) { return 3.0 * 2.0 * kBatch * in * out; }
 
-void set_rate(benchmark::State& state, double flops_per_iter) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
-}
+using dtrain::bench::set_rate;
 
 // Plain single-threaded Eigen (column-major, its fastest layout) on the same shapes.
 void BM_EigenGemm(benchmark::State& state) {
@@ -47,23 +46,12 @@ void BM_EigenGemm(benchmark::State& state) {
 // backward through the graph (input gradient included), on state.range(2) threads.
 void BM_DenseGraph(benchmark::State& state) {
   const auto in = state.range(0), out = state.range(1);
-  dtrain::kernels::ThreadScope threads(static_cast<int>(state.range(2)));
-  threads.run([&] {
-    dtrain::graph::Graph<float> g;
+  dtrain::bench::time_graph_step(state, static_cast<int>(state.range(2)), kBatch, [&](auto& g) {
     auto x = g.input("x", {dtrain::graph::kBatch, in}, /*requires_grad=*/true);
     auto w = g.parameter("dense/kernel", {in, out});
     auto b = g.parameter("dense/bias", {out});
     auto y = dtrain::graph::bias_add(g, dtrain::graph::matmul(g, x, w), b);
-    auto loss = dtrain::graph::sum(g, y);
-    g.plan(kBatch);
-    for (auto& v : g.parameter_values()) v = 0.01f;
-    auto xv = g.value(x);
-    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = static_cast<float>(i % 7) * 0.1f;
-    for (auto _ : state) {
-      g.forward();
-      g.backward(loss);
-      benchmark::DoNotOptimize(g.parameter_grads().data());
-    }
+    return std::pair{x, dtrain::graph::sum(g, y)};
   });
   set_rate(state, step_flops(in, out));
 }

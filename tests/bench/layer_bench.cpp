@@ -12,6 +12,8 @@
 // sparse categorical cross-entropy from logits [128, 10], forward + backward;
 // its rate counts a nominal 5 flops per logit (shift, exp, sum, normalise,
 // subtract the one-hot).
+#include "bench_support.hpp"
+
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
@@ -47,32 +49,18 @@ struct ConvShape {
 
 const ConvShape kConvs[] = {{28, 28, 1, 32, false}, {13, 13, 32, 64, true}};
 
-void set_rate(benchmark::State& state, double flops_per_iter) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
-}
+using dtrain::bench::set_rate;
 
 // The convolution as the trainer runs it: conv2d + bias_add, forward and backward
 // through the graph, on state.range(1) threads.
 void BM_Conv2DGraph(benchmark::State& state) {
   const auto& c = kConvs[state.range(0)];
-  dtrain::kernels::ThreadScope threads(static_cast<int>(state.range(1)));
-  threads.run([&] {
-    Graph<float> g;
+  dtrain::bench::time_graph_step(state, static_cast<int>(state.range(1)), kBatchSize, [&](auto& g) {
     auto x = g.input("x", {kBatch, c.h, c.w, c.cin}, /*requires_grad=*/c.input_grad);
     auto w = g.parameter("conv/kernel", {3, 3, c.cin, c.cout});
     auto b = g.parameter("conv/bias", {c.cout});
     auto y = dtrain::graph::bias_add(g, dtrain::graph::conv2d(g, x, w, {1, 1}, dtrain::graph::Padding::kValid), b);
-    auto loss = dtrain::graph::sum(g, y);
-    g.plan(kBatchSize);
-    for (auto& v : g.parameter_values()) v = 0.01f;
-    auto xv = g.value(x);
-    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = static_cast<float>(i % 7) * 0.1f;
-    for (auto _ : state) {
-      g.forward();
-      g.backward(loss);
-      benchmark::DoNotOptimize(g.parameter_grads().data());
-    }
+    return std::pair{x, dtrain::graph::sum(g, y)};
   });
   set_rate(state, c.flops());
 }
