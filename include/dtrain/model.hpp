@@ -32,9 +32,9 @@
 
 namespace dtrain {
 
-namespace dist {
+namespace distributed {
 class Communicator;
-enum class ReduceTransport;  // dtrain/dist/gradient_reducer.hpp
+enum class ReduceTransport;  // dtrain/distributed/gradient_reducer.hpp
 }
 namespace optimizers {
 template <class T>
@@ -114,10 +114,10 @@ class Model {
   Tensor predict(const Tensor& x, std::int64_t batch_size = 32);
 
   // nullptr: a single process. The communicator must outlive fit().
-  void set_communicator(dist::Communicator* comm);
-  dist::Communicator* communicator() const;
+  void set_communicator(distributed::Communicator* comm);
+  distributed::Communicator* communicator() const;
   void set_bucket_bytes(std::size_t bytes);  // gradient all-reduce bucket size
-  void set_reduce_transport(dist::ReduceTransport transport);  // default: automatic
+  void set_reduce_transport(distributed::ReduceTransport transport);  // default: automatic
   void set_threads(int threads);  // TBB threads for this rank; 0: the cores it may use
   int threads() const;
 
@@ -133,7 +133,7 @@ class Model {
   // Collective: call on every rank before reading optimizer().slots() after
   // training on several ranks of one host. There each rank's optimizer step
   // updates only its share of the weights and slots (the sharded step of
-  // dist::GradientReducer); this gives every rank the whole, current state.
+  // distributed::GradientReducer); this gives every rank the whole, current state.
   // Nothing to do otherwise.
   void gather_optimizer_state();
   // Creates the optimizer's slots now (they are made on the first step

@@ -1,7 +1,7 @@
 #include "dtrain/callbacks.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/optimizer.hpp"
 

@@ -33,7 +33,7 @@ checkpoint::MonitorMode monitor_mode(const RunConfig& cfg) {
 }  // namespace
 
 struct Checkpointer::Impl {
-  dist::Communicator& comm;
+  distributed::Communicator& comm;
   const RunConfig& cfg;
   checkpoint::CheckpointManager manager;
   std::string fingerprint;
@@ -41,7 +41,7 @@ struct Checkpointer::Impl {
   checkpoint::History history;
   std::optional<checkpoint::MonitorValue> monitor;
 
-  Impl(dist::Communicator& c, const RunConfig& r)
+  Impl(distributed::Communicator& c, const RunConfig& r)
       : comm(c),
         cfg(r),
         manager(checkpoint::CheckpointManager::Options{
@@ -145,7 +145,7 @@ struct Checkpointer::Impl {
   }
 };
 
-Checkpointer::Checkpointer(dist::Communicator& comm, const RunConfig& cfg)
+Checkpointer::Checkpointer(distributed::Communicator& comm, const RunConfig& cfg)
     : impl_(std::make_unique<Impl>(comm, cfg)) {}
 Checkpointer::~Checkpointer() = default;
 

@@ -5,7 +5,7 @@
 #include "run_config.hpp"
 
 #include "dtrain/callbacks.hpp"
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 #include "dtrain/model.hpp"
 
 #include <cstdint>
@@ -25,7 +25,7 @@ struct ResumePoint {
 
 class Checkpointer {
  public:
-  Checkpointer(dist::Communicator& comm, const RunConfig& cfg);
+  Checkpointer(distributed::Communicator& comm, const RunConfig& cfg);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;

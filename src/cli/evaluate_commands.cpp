@@ -5,7 +5,7 @@
 
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
 #include "dtrain/optimizers/factory.hpp"
@@ -38,7 +38,7 @@ Model load_model(const std::string& path) {
 }
 
 int evaluate(const EvalArgs& a) {
-  dist::Communicator comm;
+  distributed::Communicator comm;
   try {
     auto model = load_model(a.checkpoint);
     model.set_communicator(&comm);

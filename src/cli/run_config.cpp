@@ -355,16 +355,16 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   c.stall_timeout = r.get<double>(dist, "distributed", "stall_timeout", 300);
   if (!(c.stall_timeout > 0)) r.fail(dist["stall_timeout"], "distributed.stall_timeout", "must be positive");
   const double mib = r.get<double>(dist, "distributed", "bucket_mib",
-                                     static_cast<double>(dist::kDefaultBucketBytes) / (1 << 20));
+                                     static_cast<double>(distributed::kDefaultBucketBytes) / (1 << 20));
   if (!(mib > 0 && mib <= 16)) r.fail(dist["bucket_mib"], "distributed.bucket_mib", "must be in (0, 16]");
   c.bucket_bytes = static_cast<std::size_t>(mib * 1024 * 1024);
   const auto transport = r.get<std::string>(dist, "distributed", "transport", "auto");
   if (transport == "auto") {
-    c.transport = dist::ReduceTransport::automatic;
+    c.transport = distributed::ReduceTransport::automatic;
   } else if (transport == "mpi") {
-    c.transport = dist::ReduceTransport::mpi;
+    c.transport = distributed::ReduceTransport::mpi;
   } else if (transport == "shared_memory") {
-    c.transport = dist::ReduceTransport::shared_memory;
+    c.transport = distributed::ReduceTransport::shared_memory;
   } else {
     r.fail(dist["transport"], "distributed.transport", "must be auto, mpi or shared_memory, got '" + transport + "'");
   }

@@ -9,7 +9,7 @@
 
 #include "dtrain/core/config.hpp"
 #include "dtrain/core/error.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/losses.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/options.hpp"
@@ -64,10 +64,10 @@ struct RunConfig {
   // distributed
   std::int64_t replica_check_every = 100;
   double stall_timeout = 300;
-  std::size_t bucket_bytes = dist::kDefaultBucketBytes;
+  std::size_t bucket_bytes = distributed::kDefaultBucketBytes;
   // auto: gradients and the sharded optimizer step through shared memory when
   // every rank runs on one host, else MPI all-reduces.
-  dist::ReduceTransport transport = dist::ReduceTransport::automatic;
+  distributed::ReduceTransport transport = distributed::ReduceTransport::automatic;
 };
 
 // Reads the file, applies --set overrides ("fit.epochs=3"), validates.

@@ -6,8 +6,8 @@
 #include "signals.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "dtrain/dist/communicator.hpp"
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 std::unique_ptr<Hdf5BatchSource> open_split(const RunConfig& cfg, const std::string& split, bool shuffle,
-                                            const dist::Communicator& comm) {
+                                            const distributed::Communicator& comm) {
   data::ShardReaderOptions o;
   o.path = cfg.data.file;
   o.split = split;
@@ -77,7 +77,7 @@ std::shared_ptr<Callback> make_callback(const CallbackSpec& spec) {
 // checkpoints, compare replicas. Per epoch: save the epoch checkpoint.
 class RunControl final : public Callback {
  public:
-  RunControl(dist::Communicator& comm, const RunConfig& cfg, const TrainArgs& args, const SignalWatcher& signals,
+  RunControl(distributed::Communicator& comm, const RunConfig& cfg, const TrainArgs& args, const SignalWatcher& signals,
              Checkpointer& ckpt)
       : comm_(comm), cfg_(cfg), args_(args), signals_(signals), ckpt_(ckpt) {}
   std::string name() const override { return "RunControl"; }
@@ -93,7 +93,7 @@ class RunControl final : public Callback {
     const bool budget_spent = args_.stop_after_steps >= 0 && global - first_step_ >= args_.stop_after_steps;
     const auto status = comm_.agree({.stop = signals_.requested() || budget_spent});
     if (cfg_.replica_check_every > 0 && global % cfg_.replica_check_every == 0 && comm_.size() > 1) {
-      dist::check_replicas(comm_, model_->weights(), static_cast<std::uint64_t>(global));
+      distributed::check_replicas(comm_, model_->weights(), static_cast<std::uint64_t>(global));
     }
     const bool end_of_epoch = step + 1 == params_.steps;
     if (status.stop) {
@@ -113,7 +113,7 @@ class RunControl final : public Callback {
   }
 
  private:
-  dist::Communicator& comm_;
+  distributed::Communicator& comm_;
   const RunConfig& cfg_;
   const TrainArgs& args_;
   const SignalWatcher& signals_;
@@ -131,7 +131,7 @@ void print_line(bool root, const std::string& text) {
 
 int run_train(const TrainArgs& args) {
   SignalWatcher signals;
-  dist::Communicator comm;
+  distributed::Communicator comm;
   const bool root = comm.rank() == 0;
 
   // 1. The config: the same file on every rank, so rank 0 alone reports.

@@ -1,5 +1,5 @@
 // XXH64, the 64-bit xxHash (Yann Collet): checkpoint and dataset fingerprint
-// checksums (src/checkpoint) and the replica check of the weights (src/dist).
+// checksums (src/checkpoint) and the replica check of the weights (src/distributed).
 // Private to src/.
 //
 //   std::uint64_t h = xxh64(bytes.data(), bytes.size());   // one buffer

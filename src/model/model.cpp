@@ -4,8 +4,8 @@
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
 #include "dtrain/core/random.hpp"
-#include "dtrain/dist/communicator.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "dtrain/layers/core.hpp"
@@ -58,12 +58,12 @@ struct Model::Impl {
   std::vector<std::unique_ptr<metrics::Metric>> train_metrics, eval_metrics;
 
   // running
-  dist::Communicator* comm = nullptr;
-  std::unique_ptr<dist::GradientReducer> reducer;
+  distributed::Communicator* comm = nullptr;
+  std::unique_ptr<distributed::GradientReducer> reducer;
   // Sharded optimizer step (shared-memory reducer): the elements this rank updates.
   std::vector<optimizers::ElementRange> own_share;
   int threads = 0;
-  dist::ReducerOptions reducer_options;
+  distributed::ReducerOptions reducer_options;
   std::unique_ptr<kernels::ThreadScope> scope;
   std::int64_t planned = 0;
   std::int64_t global_step = 0;
@@ -160,14 +160,14 @@ struct Model::Impl {
     }
   }
 
-  bool sharded() const { return reducer && reducer->transport() == dist::ReduceTransport::shared_memory; }
+  bool sharded() const { return reducer && reducer->transport() == distributed::ReduceTransport::shared_memory; }
 
   void make_reducer() {
     // A sharded step needs the whole gradient only to take its norm (clipping).
     auto options = reducer_options;
     const auto& common = optimizer->common_options();
     options.whole_gradients = common.clipnorm.has_value() || common.global_clipnorm.has_value();
-    reducer = std::make_unique<dist::GradientReducer>(*comm, g, options);
+    reducer = std::make_unique<distributed::GradientReducer>(*comm, g, options);
     own_share.clear();
     if (!sharded()) return;
     collect_trainable();
@@ -623,11 +623,11 @@ Tensor Model::predict(const Tensor& x, std::int64_t batch_size) {
 
 // ---- accessors -------------------------------------------------------------------
 
-void Model::set_communicator(dist::Communicator* comm) {
+void Model::set_communicator(distributed::Communicator* comm) {
   impl_->drop_reducer();
   impl_->comm = comm;
 }
-dist::Communicator* Model::communicator() const { return impl_->comm; }
+distributed::Communicator* Model::communicator() const { return impl_->comm; }
 
 void Model::gather_optimizer_state() { impl_->gather_optimizer_state(); }
 
@@ -636,7 +636,7 @@ void Model::set_bucket_bytes(std::size_t bytes) {
   impl_->reducer_options.bucket_bytes = bytes;
 }
 
-void Model::set_reduce_transport(dist::ReduceTransport transport) {
+void Model::set_reduce_transport(distributed::ReduceTransport transport) {
   impl_->drop_reducer();
   impl_->reducer_options.transport = transport;
 }

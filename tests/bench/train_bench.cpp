@@ -17,8 +17,8 @@
 // time from `date +%s%N`), the seconds from launch to the end of the first step.
 #include "dtrain/core/error.hpp"
 #include "dtrain/data/shard_reader.hpp"
-#include "dtrain/dist/communicator.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/layers/conv.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/model.hpp"
@@ -225,7 +225,7 @@ double peak_rss_mib() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-int run(const Args& a, dist::Communicator& comm) {
+int run(const Args& a, distributed::Communicator& comm) {
   const bool root = comm.rank() == 0;
   Split train = a.synthetic ? synthetic_split(55000, a.seed, a.model) : read_split(a.data, "train", a.model);
   const double data_ready_s = since_launch(a.launch_ns);
@@ -240,7 +240,7 @@ int run(const Args& a, dist::Communicator& comm) {
   if (comm.size() > 1) model.set_communicator(&comm);
   if (a.bucket_mib > 0) model.set_bucket_bytes(static_cast<std::size_t>(a.bucket_mib * (1 << 20)));
   if (a.transport != "auto") {
-    model.set_reduce_transport(a.transport == "mpi" ? dist::ReduceTransport::mpi : dist::ReduceTransport::shared_memory);
+    model.set_reduce_transport(a.transport == "mpi" ? distributed::ReduceTransport::mpi : distributed::ReduceTransport::shared_memory);
   }
 
   ArrayBatchSource source(train.x, train.scale, train.y,
@@ -335,7 +335,7 @@ int run(const Args& a, dist::Communicator& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  dtrain::dist::Communicator comm(argc, argv);
+  dtrain::distributed::Communicator comm(argc, argv);
   Args args = parse(argc, argv);
   args.mpi_ready_ns = now_ns();
   try {

@@ -19,8 +19,8 @@
 // compute): the share of the all-reduce that no longer adds to the step. "wait"
 // is the reducer's own measure: the time blocked in finish(); "done before
 // finish" is the share of bucket all-reduces that completed during compute.
-#include "dtrain/dist/communicator.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
 
@@ -101,7 +101,7 @@ class Spin {
 struct Variant {
   std::string name;
   std::function<void()> run;
-  dist::GradientReducer* reducer = nullptr;  // to collect its wait time
+  distributed::GradientReducer* reducer = nullptr;  // to collect its wait time
   std::vector<double> times, waits;
   double min = 0, median = 0, wait = 0;      // slowest rank
   std::uint64_t buckets = 0, early = 0;      // buckets reduced / done before finish(), all ranks
@@ -114,7 +114,7 @@ double median_of(std::vector<double> v) {
 }
 
 // Runs the variants interleaved, `iters` rounds, every rank starting together.
-void measure(dist::Communicator& comm, int iters, std::vector<Variant>& vs) {
+void measure(distributed::Communicator& comm, int iters, std::vector<Variant>& vs) {
   for (int i = 0; i < 5; ++i) {
     for (auto& v : vs) v.run();  // warm-up
   }
@@ -166,7 +166,7 @@ void report_overlap(const std::vector<Variant>& vs) {
 
 int main(int argc, char** argv) {
   const bool binomial = argc > 3 && std::string(argv[3]) == "binomial";
-  dist::Communicator comm(argc, argv, {.ring_allreduce = !binomial});
+  distributed::Communicator comm(argc, argv, {.ring_allreduce = !binomial});
   const int iters = argc > 1 ? std::atoi(argv[1]) : 200;
   const std::int64_t batch = argc > 2 ? std::atoll(argv[2]) : 64;
   const bool root = comm.rank() == 0;
@@ -177,10 +177,10 @@ int main(int argc, char** argv) {
     const std::size_t n = 535818;  // the parameters, without the arena's tail padding
     std::vector<float> buf(n, 1e-3f);
     const double mb = static_cast<double>(n * sizeof(float)) / 1e6;
-    std::vector<std::unique_ptr<dist::GradientReducer>> reducers;
+    std::vector<std::unique_ptr<distributed::GradientReducer>> reducers;
     auto reducer = [&](std::size_t bytes, bool poll) {
-      reducers.push_back(std::make_unique<dist::GradientReducer>(
-          comm, m.g, dist::ReducerOptions{.bucket_bytes = bytes, .poll_during_backward = poll}));
+      reducers.push_back(std::make_unique<distributed::GradientReducer>(
+          comm, m.g, distributed::ReducerOptions{.bucket_bytes = bytes, .poll_during_backward = poll}));
       return reducers.back().get();
     };
     std::uint64_t step = 0;
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
       compute(nullptr);
       comm.allreduce_sum(grads.first(n));
     }});
-    for (std::size_t bytes : {std::size_t{512} << 10, dist::kDefaultBucketBytes}) {
+    for (std::size_t bytes : {std::size_t{512} << 10, distributed::kDefaultBucketBytes}) {
       for (bool poll : {true, false}) {
         auto* r = reducer(bytes, poll);
         b.push_back({"reducer " + std::to_string(bytes >> 10) + " KiB (" + std::to_string(r->buckets().size()) +
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
       m.g.backward(m.loss);
       comm.allreduce_sum(grads.first(n));
     }});
-    for (std::size_t bytes : {std::size_t{512} << 10, dist::kDefaultBucketBytes}) {
+    for (std::size_t bytes : {std::size_t{512} << 10, distributed::kDefaultBucketBytes}) {
       for (bool poll : {true, false}) {
         auto* r = reducer(bytes, poll);
         c.push_back({"reducer " + std::to_string(bytes >> 10) + " KiB (" + std::to_string(r->buckets().size()) +

@@ -2,8 +2,8 @@
 // trainable parameter exactly once with contiguous arena ranges within the limit.
 #include "mpi_test_env.hpp"
 
-#include "dtrain/dist/gradient_reducer.hpp"
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 namespace {
 
 std::vector<graph::ParameterInfo> mlp_parameters() {
@@ -210,4 +210,4 @@ TEST(Buckets, BadArgumentsAreNamed) {
 }
 
 }  // namespace
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 namespace {
 
 using dtrain::testing::mpi_comm;
@@ -76,7 +76,7 @@ TEST(Communicator, AllreduceSumAboveSixteenMiBGoesInPiecesAndStaysCorrect) {
   EXPECT_EQ(wrong, 0u);
 }
 
-// Reads Open MPI's libnbc all-reduce algorithm switch (see src/dist/context.cpp).
+// Reads Open MPI's libnbc all-reduce algorithm switch (see src/distributed/context.cpp).
 int libnbc_iallreduce_algorithm() {
   int provided = 0;
   MPI_T_init_thread(MPI_THREAD_FUNNELED, &provided);
@@ -228,4 +228,4 @@ TEST(Communicator, StepAndStallTimeoutSettings) {
 }
 
 }  // namespace
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

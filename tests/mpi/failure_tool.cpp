@@ -15,9 +15,9 @@
 //          other ranks' stall detector ends the job (exit code 5).
 // Every rank writes its pid to --pid-dir/<rank>.pid first, so the driver can
 // check that no rank outlives the job.
-#include "dtrain/dist/communicator.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 #include "dtrain/graph/ops.hpp"
 
 #include <unistd.h>
@@ -75,7 +75,7 @@ Options parse(int argc, char** argv) {
 // Forwards to the reducer; fires the fault after op --fault-op of the fault step.
 class FaultInjector : public graph::BackwardObserver {
  public:
-  FaultInjector(dist::GradientReducer& r, const Options& o, bool armed, std::uint64_t step)
+  FaultInjector(distributed::GradientReducer& r, const Options& o, bool armed, std::uint64_t step)
       : reducer_(r), options_(o), armed_(armed), step_(step) {}
   void parameter_ready(std::size_t i) override { reducer_.parameter_ready(i); }
   void after_op() override {
@@ -90,14 +90,14 @@ class FaultInjector : public graph::BackwardObserver {
   }
 
  private:
-  dist::GradientReducer& reducer_;
+  distributed::GradientReducer& reducer_;
   const Options& options_;
   bool armed_;
   std::uint64_t step_;
   int ops_ = 0;
 };
 
-void run(dist::Communicator& comm, const Options& o) {
+void run(distributed::Communicator& comm, const Options& o) {
   graph::Graph<float> g;
   const auto x = g.input("x", {graph::kBatch, 8});
   const auto y = g.input("y", {graph::kBatch, 4});
@@ -113,10 +113,10 @@ void run(dist::Communicator& comm, const Options& o) {
     auto w0 = g.parameter_values();
     for (std::size_t i = 0; i < w0.size(); ++i) w0[i] = 0.05f * static_cast<float>(static_cast<int>(i % 13) - 6);
   }
-  const auto transport = o.transport == "mpi"   ? dist::ReduceTransport::mpi
-                         : o.transport == "shm" ? dist::ReduceTransport::shared_memory
-                                                : dist::ReduceTransport::automatic;
-  dist::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float), .transport = transport});
+  const auto transport = o.transport == "mpi"   ? distributed::ReduceTransport::mpi
+                         : o.transport == "shm" ? distributed::ReduceTransport::shared_memory
+                                                : distributed::ReduceTransport::automatic;
+  distributed::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float), .transport = transport});
   auto w = g.parameter_values();  // after the reducer: on shared memory it moves the arenas
   const std::int64_t n = 4 + comm.rank() % 3;
   for (std::uint64_t step = 0; step < static_cast<std::uint64_t>(o.steps); ++step) {
@@ -134,7 +134,7 @@ void run(dist::Communicator& comm, const Options& o) {
     auto grads = g.parameter_grads();
     for (std::size_t i = 0; i < w.size(); ++i) w[i] -= 0.01f * grads[i];
     if (comm.agree({}).stop) break;
-    dist::check_replicas(comm, w, step);
+    distributed::check_replicas(comm, w, step);
   }
   if (comm.rank() == 0) std::printf("finished %d steps on %d ranks\n", o.steps, comm.size());
 }
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dist_failure_tool: %s\n", e.what());
     return 2;
   }
-  dist::Communicator comm(argc, argv,
+  distributed::Communicator comm(argc, argv,
                           {.stall_timeout = std::chrono::duration<double>(o.stall_timeout), .stall_exit_code = 5});
   if (!o.pid_dir.empty()) {
     std::ofstream(o.pid_dir + "/" + std::to_string(comm.rank()) + ".pid") << getpid() << '\n';

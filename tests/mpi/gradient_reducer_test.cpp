@@ -3,8 +3,8 @@
 // runs, and agreement with a single full-batch backward.
 #include "mpi_test_env.hpp"
 
-#include "dtrain/dist/gradient_reducer.hpp"
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 #include "dtrain/graph/ops.hpp"
 
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 namespace {
 
 using dtrain::testing::mpi_comm;
@@ -400,4 +400,4 @@ TEST(GradientReducer, MisuseIsReported) {
 }
 
 }  // namespace
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

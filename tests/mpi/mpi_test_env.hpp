@@ -9,10 +9,10 @@
 // not skip a collective the other ranks wait in.
 #pragma once
 
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 
 namespace dtrain::testing {
 
-dist::Communicator& mpi_comm();
+distributed::Communicator& mpi_comm();
 
 }  // namespace dtrain::testing

@@ -11,7 +11,7 @@
 
 namespace {
 
-dtrain::dist::Communicator* the_comm = nullptr;
+dtrain::distributed::Communicator* the_comm = nullptr;
 
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
  public:
@@ -28,12 +28,12 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
 
 }  // namespace
 
-dtrain::dist::Communicator& dtrain::testing::mpi_comm() { return *the_comm; }
+dtrain::distributed::Communicator& dtrain::testing::mpi_comm() { return *the_comm; }
 
 int main(int argc, char** argv) {
   // A test that loses its partner ranks ends in a minute with a stall message
   // instead of hanging until ctest's timeout.
-  dtrain::dist::Communicator comm(argc, argv, {.stall_timeout = std::chrono::seconds(60)});
+  dtrain::distributed::Communicator comm(argc, argv, {.stall_timeout = std::chrono::seconds(60)});
   the_comm = &comm;
   ::testing::InitGoogleTest(&argc, argv);
   if (comm.rank() != 0) {

@@ -1,7 +1,7 @@
 // Replica check: the XXH64 checksum and the collective comparison.
 #include "mpi_test_env.hpp"
 
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 namespace {
 
 using dtrain::testing::mpi_comm;
@@ -76,4 +76,4 @@ TEST(ReplicaCheck, EqualReplicasPassAndAPerturbedOneIsNamed) {
 }
 
 }  // namespace
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -3,7 +3,7 @@
 #include "../mpi_test_env.hpp"
 
 #include "dtrain/core/random.hpp"
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/factory.hpp"
@@ -42,8 +42,8 @@ struct Trained {
   std::vector<float> slots;  // every optimizer slot, concatenated
 };
 
-Trained train_model(dist::Communicator* comm, int threads,
-                    dist::ReduceTransport transport = dist::ReduceTransport::automatic, bool clip = false) {
+Trained train_model(distributed::Communicator* comm, int threads,
+                    distributed::ReduceTransport transport = distributed::ReduceTransport::automatic, bool clip = false) {
   Tensor x, y;
   make_data(x, y);
   // Dropout masks follow the global sample index, so they too match the 1-rank run.
@@ -67,8 +67,8 @@ Trained train_model(dist::Communicator* comm, int threads,
   return out;
 }
 
-std::vector<float> train(dist::Communicator* comm, int threads,
-                         dist::ReduceTransport transport = dist::ReduceTransport::automatic) {
+std::vector<float> train(distributed::Communicator* comm, int threads,
+                         distributed::ReduceTransport transport = distributed::ReduceTransport::automatic) {
   return train_model(comm, threads, transport).weights;
 }
 
@@ -93,14 +93,14 @@ std::uint64_t hash_of(const std::vector<float>& v) {
 }
 
 // Both gradient transports: MPI_Iallreduce and shared memory.
-class DataParallelTraining : public ::testing::TestWithParam<dist::ReduceTransport> {};
+class DataParallelTraining : public ::testing::TestWithParam<distributed::ReduceTransport> {};
 
-std::string transport_name(const ::testing::TestParamInfo<dist::ReduceTransport>& p) {
-  return p.param == dist::ReduceTransport::mpi ? "Mpi" : "SharedMemory";
+std::string transport_name(const ::testing::TestParamInfo<distributed::ReduceTransport>& p) {
+  return p.param == distributed::ReduceTransport::mpi ? "Mpi" : "SharedMemory";
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, DataParallelTraining,
-                         ::testing::Values(dist::ReduceTransport::mpi, dist::ReduceTransport::shared_memory),
+                         ::testing::Values(distributed::ReduceTransport::mpi, distributed::ReduceTransport::shared_memory),
                          transport_name);
 
 TEST_P(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
@@ -112,7 +112,7 @@ TEST_P(DataParallelTraining, FollowsTheOneRankRunTo1e5) {
   EXPECT_LE(worst, 1e-5) << comm.size() << " ranks";
   if (comm.rank() == 0) {
     std::printf("%d ranks vs 1 (%s): max relative weight difference %.3g\n", comm.size(),
-                GetParam() == dist::ReduceTransport::mpi ? "MPI" : "shared memory", worst);
+                GetParam() == distributed::ReduceTransport::mpi ? "MPI" : "shared memory", worst);
   }
   EXPECT_GT(std::abs(single[3]), 0.0f);
 }
@@ -131,8 +131,8 @@ TEST_P(DataParallelTraining, ReplicasAreBitwiseEqualAndRerunsRepeat) {
 // the MPI transport's (every rank updates everything) to float rounding.
 TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
   auto& comm = testing::mpi_comm();
-  const auto sharded = train_model(&comm, 1, dist::ReduceTransport::shared_memory);
-  const auto full = train_model(&comm, 1, dist::ReduceTransport::mpi);
+  const auto sharded = train_model(&comm, 1, distributed::ReduceTransport::shared_memory);
+  const auto full = train_model(&comm, 1, distributed::ReduceTransport::mpi);
   ASSERT_EQ(sharded.slots.size(), full.slots.size());
   ASSERT_GT(sharded.slots.size(), sharded.weights.size());  // Adam: m and v per weight
   const auto hash = hash_of(sharded.slots);
@@ -149,9 +149,9 @@ TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
 // to take the norm: the sharded step keeps it and still matches the MPI path.
 TEST(ShardedOptimizerStep, NormClippingSeesTheWholeGradient) {
   auto& comm = testing::mpi_comm();
-  const auto sharded = train_model(&comm, 1, dist::ReduceTransport::shared_memory, /*clip=*/true);
-  const auto full = train_model(&comm, 1, dist::ReduceTransport::mpi, /*clip=*/true);
-  const auto single = train_model(nullptr, 1, dist::ReduceTransport::automatic, /*clip=*/true);
+  const auto sharded = train_model(&comm, 1, distributed::ReduceTransport::shared_memory, /*clip=*/true);
+  const auto full = train_model(&comm, 1, distributed::ReduceTransport::mpi, /*clip=*/true);
+  const auto single = train_model(nullptr, 1, distributed::ReduceTransport::automatic, /*clip=*/true);
   EXPECT_LE(max_relative_difference(single.weights, sharded.weights, 1e-2), 1e-5) << comm.size() << " ranks";
   if (comm.size() == 2) {
     EXPECT_EQ(0, std::memcmp(sharded.weights.data(), full.weights.data(), full.weights.size() * sizeof(float)));

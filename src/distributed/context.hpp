@@ -6,7 +6,7 @@
 
 #include "arrival_board.hpp"
 
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 
 #include <mpi.h>
 
@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 using Clock = std::chrono::steady_clock;
 
@@ -106,4 +106,4 @@ class Context {
   IallreduceTuning tuning_;
 };
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 namespace {
 
@@ -345,4 +345,4 @@ void SharedExchange::report_stall(const char* what, const Missing& missing) {
   ctx_.abort(msg.str(), ctx_.stall_exit_code);
 }
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail

@@ -32,7 +32,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 class ArrivalBoard {
  public:
@@ -73,4 +73,4 @@ class ArrivalBoard {
   std::size_t next_slot_ = 0;
 };
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail

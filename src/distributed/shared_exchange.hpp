@@ -31,7 +31,7 @@
 
 #include "context.hpp"
 
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +42,7 @@
 #include <utility>
 #include <vector>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 class SharedExchange {
  public:
@@ -139,4 +139,4 @@ class SharedExchange {
   bool global_known_ = false;
 };
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail

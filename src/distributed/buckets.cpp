@@ -1,10 +1,10 @@
 // assign_buckets: the pure function that cuts the gradient arena into buckets.
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 
 #include <algorithm>
 #include <string>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 namespace {
 
@@ -78,4 +78,4 @@ std::vector<Bucket> assign_buckets(std::span<const graph::ParameterInfo> params,
   return buckets;
 }
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,8 +1,8 @@
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 
 #include "context.hpp"
 
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include <limits>
 #include <type_traits>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 namespace {
 
@@ -67,7 +67,7 @@ void allreduce(detail::Context& ctx, std::span<T> data, MPI_Op op, const char* v
 template <class T>
 void broadcast(detail::Context& ctx, std::span<T> data, int root, std::string_view what) {
   if (root < 0 || root >= ctx.size()) {
-    throw ArgumentError("dist: broadcast root " + std::to_string(root) + " outside [0, " +
+    throw ArgumentError("distributed: broadcast root " + std::to_string(root) + " outside [0, " +
                         std::to_string(ctx.size()) + ")");
   }
   std::array<char, 96> buf;
@@ -134,20 +134,20 @@ std::vector<std::uint64_t> Communicator::allgather(std::uint64_t value, std::str
 }
 
 void Communicator::broadcast(std::span<float> data, int root, std::string_view what) {
-  dist::broadcast(*ctx_, data, root, what);
+  distributed::broadcast(*ctx_, data, root, what);
 }
 void Communicator::broadcast(std::span<double> data, int root, std::string_view what) {
-  dist::broadcast(*ctx_, data, root, what);
+  distributed::broadcast(*ctx_, data, root, what);
 }
 void Communicator::broadcast(std::span<std::byte> data, int root, std::string_view what) {
-  dist::broadcast(*ctx_, data, root, what);
+  distributed::broadcast(*ctx_, data, root, what);
 }
 void Communicator::broadcast(std::string& text, int root, std::string_view what) {
   std::uint64_t n = text.size();
-  dist::broadcast(*ctx_, std::span<std::uint64_t>(&n, 1), root,
+  distributed::broadcast(*ctx_, std::span<std::uint64_t>(&n, 1), root,
                   what.empty() ? "broadcast of a string's length" : what);
   text.resize(n);
-  dist::broadcast(*ctx_, std::as_writable_bytes(std::span<char>(text.data(), text.size())), root,
+  distributed::broadcast(*ctx_, std::as_writable_bytes(std::span<char>(text.data(), text.size())), root,
                   what.empty() ? "broadcast of a string" : what);
 }
 
@@ -176,4 +176,4 @@ void Communicator::abort(std::string_view message, int exit_code) noexcept {
   ctx_->abort(message, exit_code);
 }
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,4 +1,4 @@
-#include "dtrain/dist/gradient_reducer.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
 
 #include "context.hpp"
 #include "shared_exchange.hpp"
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 namespace {
 
@@ -322,4 +322,4 @@ ReduceTransport GradientReducer::transport() const {
 }
 const ReducerStats& GradientReducer::stats() const { return state_->stats; }
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,7 +1,7 @@
 // Replica check: are the weights bitwise equal on every rank?
 //
-//   if (step % 100 == 0) dist::check_replicas(comm, graph.parameter_values(), step);
-//   // throws dist::ReplicaMismatch on every rank if any replica differs
+//   if (step % 100 == 0) distributed::check_replicas(comm, graph.parameter_values(), step);
+//   // throws distributed::ReplicaMismatch on every rank if any replica differs
 //
 // A 64-bit hash of the weight bytes is compared with one all-reduce of its
 // minimum and maximum; only on a mismatch are all the hashes gathered to name
@@ -10,13 +10,13 @@
 #pragma once
 
 #include "dtrain/core/error.hpp"
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 class ReplicaMismatch : public Error {
  public:
@@ -37,4 +37,4 @@ std::uint64_t checksum(std::span<const float> values);
 // the ranks and their checksums) on every rank if the weights differ anywhere.
 void check_replicas(Communicator& comm, std::span<const float> weights, std::uint64_t step);
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,6 +1,6 @@
 // Communicator: RAII over MPI for data-parallel training (one per process).
 //
-//   dist::Communicator comm(argc, argv);               // MPI_Init_thread (FUNNELED)
+//   distributed::Communicator comm(argc, argv);               // MPI_Init_thread (FUNNELED)
 //   comm.allreduce_sum(std::span<float>(sums));        // in place, on every rank
 //   comm.broadcast(config_text, /*root=*/0);
 //   auto s = comm.agree({.stop = got_sigterm});       // same decision on every rank
@@ -16,7 +16,7 @@
 // short sleeps) with a deadline (stall_timeout). When a deadline passes, one rank
 // prints "dtrain: error (rank R): stall at step S: <operation> did not complete
 // within T s; missing rank(s): ..." and MPI_Abort ends the job. How the missing
-// ranks are known is explained in src/dist/arrival_board.hpp. The timeout must
+// ranks are known is explained in src/distributed/arrival_board.hpp. The timeout must
 // exceed the longest time a healthy rank can spend between two collectives
 // (e.g. rank 0 writing a checkpoint while the others wait in agree()).
 //
@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 namespace detail {
 class Context;
@@ -123,4 +123,4 @@ class Communicator {
   std::unique_ptr<detail::Context> ctx_;
 };
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 namespace {
 
@@ -20,7 +20,7 @@ std::string mpi_error_text(int rc) {
 }
 
 void check_init(int rc, const char* call) {
-  if (rc != MPI_SUCCESS) throw MpiError(std::string("dist: ") + call + " failed: " + mpi_error_text(rc));
+  if (rc != MPI_SUCCESS) throw MpiError(std::string("distributed: ") + call + " failed: " + mpi_error_text(rc));
 }
 
 // A process started without a launcher, or a job whose ranks all run on this
@@ -59,7 +59,7 @@ Context::Context(int* argc, char*** argv, const CommunicatorOptions& options)
   set_stall_timeout(options.stall_timeout);
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (finalized) throw Error("dist: MPI was already finalized (create one Communicator per process)");
+  if (finalized) throw Error("distributed: MPI was already finalized (create one Communicator per process)");
   int initialized = 0;
   MPI_Initialized(&initialized);
   int provided = 0;
@@ -72,7 +72,7 @@ Context::Context(int* argc, char*** argv, const CommunicatorOptions& options)
   }
   try {
     if (provided < MPI_THREAD_FUNNELED) {
-      throw MpiError("dist: the MPI library gives thread level " + std::to_string(provided) +
+      throw MpiError("distributed: the MPI library gives thread level " + std::to_string(provided) +
                      ", below MPI_THREAD_FUNNELED");
     }
     check_init(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
@@ -167,7 +167,7 @@ void Context::tune_iallreduce(std::size_t bytes) {
   // Every rank must use the same algorithm: a rank that cannot switch must stop.
   const int rc = MPI_T_cvar_write(tuning_.handle, &wanted);
   if (rc != MPI_SUCCESS) {
-    throw MpiError("dist: MPI_T_cvar_write(coll_libnbc_iallreduce_algorithm) failed with code " +
+    throw MpiError("distributed: MPI_T_cvar_write(coll_libnbc_iallreduce_algorithm) failed with code " +
                    std::to_string(rc));
   }
   tuning_.current = wanted;
@@ -175,7 +175,7 @@ void Context::tune_iallreduce(std::size_t bytes) {
 
 void Context::set_stall_timeout(std::chrono::duration<double> timeout) {
   if (!(timeout.count() > 0)) {
-    throw ArgumentError("dist: stall_timeout must be positive, got " + std::to_string(timeout.count()) +
+    throw ArgumentError("distributed: stall_timeout must be positive, got " + std::to_string(timeout.count()) +
                         " s");
   }
   stall_timeout_ = timeout;
@@ -199,7 +199,7 @@ std::uint64_t Context::begin_op(std::string_view label) {
 
 void Context::check(int rc, const char* call, std::uint64_t seq) const {
   if (rc == MPI_SUCCESS) return;
-  throw MpiError("dist: " + std::string(call) + " failed in " + describe(seq, step) + ": " +
+  throw MpiError("distributed: " + std::string(call) + " failed in " + describe(seq, step) + ": " +
                  mpi_error_text(rc));
 }
 
@@ -298,4 +298,4 @@ void Context::note_abandoned(std::uint64_t at_step) {
   abandoned_step_ = at_step;
 }
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail

@@ -1,4 +1,4 @@
-#include "dtrain/dist/replica_check.hpp"
+#include "dtrain/distributed/replica_check.hpp"
 
 #include "core/xxh64.hpp"
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 namespace {
 
@@ -50,4 +50,4 @@ void check_replicas(Communicator& comm, std::span<const float> weights, std::uin
                         step);
 }
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,7 +1,7 @@
 // GradientReducer: sums parameter gradients over all ranks while backward runs,
 // then divides by the global sample count (Horovod / PyTorch DDP style buckets).
 //
-//   dist::GradientReducer reducer(comm, graph);          // buckets fixed here
+//   distributed::GradientReducer reducer(comm, graph);          // buckets fixed here
 //   reducer.begin_step(step, local_batch);               // local_batch may be 0
 //   graph.backward(loss, &reducer);                      // buckets all-reduce as they fill
 //   std::int64_t n = reducer.finish();                   // wait, grads /= global n
@@ -36,7 +36,7 @@
 // Communicator ends the job when it is destroyed).
 #pragma once
 
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 #include "dtrain/graph/graph.hpp"
 
 #include <cstddef>
@@ -46,7 +46,7 @@
 #include <utility>
 #include <vector>
 
-namespace dtrain::dist {
+namespace dtrain::distributed {
 
 // One all-reduce: gradient arena elements [offset, offset + size).
 struct Bucket {
@@ -77,7 +77,7 @@ std::vector<Bucket> assign_buckets(std::span<const graph::ParameterInfo> params,
                                    std::size_t element_bytes = sizeof(float));
 
 // How gradients travel. automatic: through shared memory when every rank runs
-// on this host (see src/dist/shared_exchange.hpp), else MPI_Iallreduce.
+// on this host (see src/distributed/shared_exchange.hpp), else MPI_Iallreduce.
 enum class ReduceTransport { automatic, mpi, shared_memory };
 
 struct ReducerOptions {
@@ -148,4 +148,4 @@ class GradientReducer final : public graph::BackwardObserver {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace dtrain::dist
+}  // namespace dtrain::distributed

@@ -1,12 +1,12 @@
 #include "arrival_board.hpp"
 
-#include "dtrain/dist/communicator.hpp"
+#include "dtrain/distributed/communicator.hpp"
 
 #include <chrono>
 #include <string>
 #include <thread>
 
-namespace dtrain::dist::detail {
+namespace dtrain::distributed::detail {
 
 namespace {
 
@@ -15,7 +15,7 @@ void check(int rc, const char* call) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, text, &len);
-  throw MpiError(std::string("dist: ") + call + " failed on the stall side channel: " +
+  throw MpiError(std::string("distributed: ") + call + " failed on the stall side channel: " +
                  std::string(text, static_cast<std::size_t>(len)));
 }
 
@@ -97,4 +97,4 @@ void ArrivalBoard::drain() {
   }
 }
 
-}  // namespace dtrain::dist::detail
+}  // namespace dtrain::distributed::detail
