@@ -192,6 +192,12 @@ class ProgbarLogger final : public Callback {
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
 };
 
+// A callback by its Keras class name and arguments, as configs give them
+// (Keras' argument names; ArgumentError naming the callback and the key).
+std::shared_ptr<Callback> make_callback(const std::string& type, const Config& args);
+// The names make_callback knows.
+std::vector<std::string> callback_types();
+
 // "loss: 0.4321 - accuracy: 0.8765": Keras' log formatting.
 std::string format_logs(const Logs& logs);
 

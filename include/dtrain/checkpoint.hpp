@@ -93,7 +93,7 @@ struct CallbackState {
 };
 
 // The history so far: one row per finished epoch, one value per column.
-struct History {
+struct HistoryTable {
   std::vector<std::string> columns;       // "epoch", "loss", "val_loss", ...
   std::vector<std::vector<double>> rows;  // each row has columns.size() values
 };
@@ -116,7 +116,7 @@ struct CheckpointState {
   Progress progress;
   std::vector<CallbackState> callbacks;                      // order kept
   std::map<std::string, std::vector<double>> metric_states;  // of the interrupted epoch
-  History history;
+  HistoryTable history;
   std::optional<MonitorValue> monitor;
 };
 
@@ -182,7 +182,7 @@ std::string checkpoint_path(const std::string& dir, std::int64_t global_step);
 std::vector<CheckpointEntry> list_checkpoints(const std::string& dir);
 
 // A checkpoint to resume from, already loaded and verified.
-struct ResumePoint {
+struct FoundCheckpoint {
   std::string path;
   CheckpointState state;
 };
@@ -193,7 +193,7 @@ using WarnFn = std::function<void(const std::string& message)>;
 // not is reported through `warn` ("warning: checkpoint runs/x/ckpt-000200.h5 is
 // unreadable (truncated?): skipped, resuming from ckpt-000100.h5") and skipped.
 // std::nullopt: no valid checkpoint, start fresh.
-std::optional<ResumePoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn = {});
+std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn = {});
 
 enum class MonitorMode { kMin, kMax };
 
@@ -229,7 +229,7 @@ class CheckpointManager {
   // Saves as checkpoint_path(dir, state.progress.global_step), then (only once the
   // new file is renamed into place) applies retention. Returns the path.
   std::string save(const CheckpointState& state, const SaveHooks& hooks = {}) const;
-  std::optional<ResumePoint> find_resume() const;
+  std::optional<FoundCheckpoint> find_resume() const;
   std::vector<CheckpointEntry> list() const;
   const Options& options() const { return options_; }
 

@@ -40,6 +40,9 @@ namespace optimizers {
 template <class T>
 class Optimizer;
 }
+namespace checkpoint {
+struct CheckpointState;  // dtrain/checkpoint.hpp
+}
 
 struct CompileOptions {
   std::shared_ptr<optimizers::Optimizer<float>> optimizer;  // required
@@ -77,6 +80,13 @@ struct StepProfile {
   double total() const { return data + forward + backward + allreduce_wait + optimizer + other; }
 };
 
+// Where a run resumed from a checkpoint continues (Model::resume).
+struct ResumePosition {
+  std::string path;                // the checkpoint it resumed from
+  std::int64_t epoch = 0;          // the epoch to continue (0-based): FitOptions::initial_epoch
+  std::int64_t step_in_epoch = 0;  // the first step of it still to run: FitOptions::initial_step
+};
+
 // The architecture, layer by layer, for checkpoints and configs.
 struct LayerRecord {
   std::string type;
@@ -98,6 +108,7 @@ class Model {
   std::vector<LayerRecord> records() const;
 
   const std::string& name() const;
+  std::uint64_t seed() const;        // weight initialisation and dropout masks
   std::string summary() const;       // Keras' table: layer (type), output shape, params, totals
   std::int64_t count_params() const;
   Shape input_shape() const;         // with the batch dimension as kBatch
@@ -129,6 +140,20 @@ class Model {
   // Loading checks each name and shape against this model.
   void save_weights(const std::string& path);
   void load_weights(const std::string& path);
+  // The whole model as a checkpoint (Keras' model.save): its config (layers,
+  // loss, metrics), weights, and when compiled the optimizer and the training
+  // progress. Collective under a communicator; rank 0 writes, atomically.
+  void save(const std::string& path);
+  // A model rebuilt from a checkpoint of save() or ModelCheckpoint (Keras'
+  // load_model): the architecture and weights, and if it was saved compiled,
+  // compiled again with its optimizer, state and progress.
+  static Model load(const std::string& path);
+  // Loads weights, optimizer state and progress from a checkpoint file into
+  // this compiled model, checking that they fit (ArgumentError naming the file
+  // and every difference). Give the position to fit to continue the run.
+  ResumePosition resume(const std::string& path);
+  // The same from a checkpoint already loaded; `source` names it in errors.
+  ResumePosition resume(const checkpoint::CheckpointState& state, const std::string& source);
   optimizers::Optimizer<float>& optimizer();
   // Collective: call on every rank before reading optimizer().slots() after
   // training on several ranks of one host. There each rank's optimizer step
@@ -136,6 +161,10 @@ class Model {
   // distributed::GradientReducer); this gives every rank the whole, current state.
   // Nothing to do otherwise.
   void gather_optimizer_state();
+  // Collective: rank 0's weights and optimizer state to every rank, so the
+  // replicas start identical whatever each rank loaded (Horovod's
+  // broadcast_variables). Error if the ranks built different models.
+  void broadcast_from_root();
   // Creates the optimizer's slots now (they are made on the first step
   // otherwise), so a checkpoint can be loaded into them.
   void build_optimizer();
@@ -144,6 +173,8 @@ class Model {
 
   std::int64_t global_step() const;  // training steps done (all epochs)
   void set_global_step(std::int64_t step);
+  std::int64_t epochs_done() const;  // epochs finished by fit (or restored by resume)
+  void set_epochs_done(std::int64_t epochs);
   const StepProfile& last_epoch_profile() const;
 
   bool stop_training = false;  // set by callbacks; fit stops after the epoch

@@ -75,7 +75,7 @@ void optimizer(std::ostringstream& out, const OptimizerState& o) {
   }
 }
 
-void history(std::ostringstream& out, const History& h) {
+void history(std::ostringstream& out, const HistoryTable& h) {
   out << "  history: " << h.rows.size() << (h.rows.size() == 1 ? " row" : " rows");
   if (!h.rows.empty()) {
     out << "; last:";

@@ -75,13 +75,13 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& dir) {
   return out;
 }
 
-std::optional<ResumePoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn) {
+std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn) {
   const auto entries = list_checkpoints(dir);
   std::vector<std::string> skipped;  // "<path> is unreadable (<why>)"
-  std::optional<ResumePoint> found;
+  std::optional<FoundCheckpoint> found;
   for (auto it = entries.rbegin(); it != entries.rend() && !found; ++it) {
     try {
-      found = ResumePoint{it->path, detail::load_unprefixed(it->path)};
+      found = FoundCheckpoint{it->path, detail::load_unprefixed(it->path)};
     } catch (const CheckpointError& e) {
       skipped.push_back(it->path + " is unreadable (" + e.what() + ")");
     }
@@ -148,7 +148,7 @@ std::string CheckpointManager::save(const CheckpointState& state, const SaveHook
   return path;
 }
 
-std::optional<ResumePoint> CheckpointManager::find_resume() const {
+std::optional<FoundCheckpoint> CheckpointManager::find_resume() const {
   return find_resume_checkpoint(options_.dir, options_.warn);
 }
 

@@ -1,14 +1,12 @@
 // dtrain evaluate CKPT --data FILE and dtrain predict CKPT --input FILE -o OUT.h5:
 // a model rebuilt from a checkpoint, on any number of ranks.
 #include "commands.hpp"
-#include "model_json.hpp"
 
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
-#include "dtrain/optimizers/factory.hpp"
 
 #include <hdf5.h>
 
@@ -24,23 +22,10 @@ struct EvalArgs {
   bool force = false;
 };
 
-// The model of a checkpoint with its weights (compiled with its loss and metrics).
-Model load_model(const std::string& path) {
-  const auto state = checkpoint::load_checkpoint(path);
-  const auto d = model_from_json(state.model.config_json, path);
-  auto model = Model::from_records(d.layers, d.name, state.model.seed);
-  model.compile({optimizers::make_optimizer<float>("sgd", {}), d.loss, d.metrics});
-  std::vector<checkpoint::WeightSpec> expected;
-  for (const auto& p : model.parameters()) expected.push_back({p.name, p.shape.to_vector()});
-  checkpoint::verify_weights(state, expected, path);
-  for (const auto& w : state.model.weights) std::copy(w.data.begin(), w.data.end(), model.weight(w.name).data);
-  return model;
-}
-
 int evaluate(const EvalArgs& a) {
   distributed::Communicator comm;
   try {
-    auto model = load_model(a.checkpoint);
+    auto model = Model::load(a.checkpoint);
     model.set_communicator(&comm);
     data::ShardReaderOptions o;
     o.path = a.data;
@@ -85,7 +70,7 @@ void write_predictions(const std::string& path, const Tensor& p, bool force) {
 }
 
 int predict(const EvalArgs& a) {
-  auto model = load_model(a.checkpoint);
+  auto model = Model::load(a.checkpoint);
   data::ShardReaderOptions o;
   o.path = a.data;
   o.split = a.split;

@@ -332,8 +332,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
       const auto where = "fit.callbacks[" + std::to_string(i) + "]";
       if (!item.IsMap() || item.size() != 1) r.fail(item, where, "must be {Name: {arguments}}");
       CallbackSpec spec{item.begin()->first.as<std::string>(), to_config(r, item.begin()->second, where), item.Mark().line + 1};
-      static const std::vector<std::string> kKnown = {"EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"};
-      if (std::find(kKnown.begin(), kKnown.end(), spec.type) == kKnown.end()) {
+      const auto known = callback_types();
+      if (std::find(known.begin(), known.end(), spec.type) == known.end()) {
         r.fail(item, where, "unknown callback '" + spec.type + "' (valid: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN)");
       }
       c.callbacks.push_back(std::move(spec));

@@ -1,6 +1,5 @@
 #include "session.hpp"
 
-#include "checkpointing.hpp"
 #include "commands.hpp"
 #include "run_config.hpp"
 #include "signals.hpp"
@@ -10,6 +9,7 @@
 #include "dtrain/distributed/replica_check.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "dtrain/model.hpp"
+#include "dtrain/model/model_checkpoint.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
 #include "dtrain/optimizers/factory.hpp"
 #include "dtrain/optimizers/optimizer.hpp"
@@ -43,43 +43,13 @@ std::unique_ptr<Hdf5BatchSource> open_split(const RunConfig& cfg, const std::str
   return std::make_unique<Hdf5BatchSource>(o);
 }
 
-std::shared_ptr<Callback> make_callback(const CallbackSpec& spec) {
-  const auto& a = spec.args;
-  const std::string owner = spec.type;
-  if (spec.type == "EarlyStopping") {
-    a.check_keys({"monitor", "min_delta", "patience", "mode", "restore_best_weights", "start_from_epoch"}, owner);
-    EarlyStoppingOptions o;
-    o.monitor = a.get_string_or("monitor", o.monitor, owner);
-    o.min_delta = a.get_double_or("min_delta", o.min_delta, owner);
-    o.patience = a.get_int_or("patience", o.patience, owner);
-    o.mode = a.get_string_or("mode", o.mode, owner);
-    o.restore_best_weights = a.get_bool_or("restore_best_weights", false, owner);
-    o.start_from_epoch = a.get_int_or("start_from_epoch", 0, owner);
-    return std::make_shared<EarlyStopping>(o);
-  }
-  if (spec.type == "ReduceLROnPlateau") {
-    a.check_keys({"monitor", "factor", "patience", "mode", "min_delta", "cooldown", "min_lr"}, owner);
-    ReduceLROnPlateauOptions o;
-    o.monitor = a.get_string_or("monitor", o.monitor, owner);
-    o.factor = a.get_double_or("factor", o.factor, owner);
-    o.patience = a.get_int_or("patience", o.patience, owner);
-    o.mode = a.get_string_or("mode", o.mode, owner);
-    o.min_delta = a.get_double_or("min_delta", o.min_delta, owner);
-    o.cooldown = a.get_int_or("cooldown", o.cooldown, owner);
-    o.min_lr = a.get_double_or("min_lr", o.min_lr, owner);
-    return std::make_shared<ReduceLROnPlateau>(o);
-  }
-  a.check_keys({}, owner);
-  return std::make_shared<TerminateOnNaN>();
-}
-
-// Per step, on every rank: agree on stop requests (signals), save step
-// checkpoints, compare replicas. Per epoch: save the epoch checkpoint.
+// Per step, on every rank: agree on stop requests (signals, the step budget)
+// and compare replicas. A stop interrupts fit; ModelCheckpoint, after this
+// callback, then writes the exact position.
 class RunControl final : public Callback {
  public:
-  RunControl(distributed::Communicator& comm, const RunConfig& cfg, const TrainArgs& args, const SignalWatcher& signals,
-             Checkpointer& ckpt)
-      : comm_(comm), cfg_(cfg), args_(args), signals_(signals), ckpt_(ckpt) {}
+  RunControl(distributed::Communicator& comm, const RunConfig& cfg, const TrainArgs& args, const SignalWatcher& signals)
+      : comm_(comm), cfg_(cfg), args_(args), signals_(signals) {}
   std::string name() const override { return "RunControl"; }
   bool preempted() const { return preempted_; }
 
@@ -95,20 +65,9 @@ class RunControl final : public Callback {
     if (cfg_.replica_check_every > 0 && global % cfg_.replica_check_every == 0 && comm_.size() > 1) {
       distributed::check_replicas(comm_, model_->weights(), static_cast<std::uint64_t>(global));
     }
-    const bool end_of_epoch = step + 1 == params_.steps;
     if (status.stop) {
-      ckpt_.save(*model_, epoch_, step + 1, "signal");
       preempted_ = true;
       model_->interrupted = true;
-    } else if (cfg_.checkpoint_every_steps > 0 && global % cfg_.checkpoint_every_steps == 0 && !end_of_epoch) {
-      ckpt_.save(*model_, epoch_, step + 1, "step");
-    }
-  }
-  void on_epoch_begin(std::int64_t epoch) override { epoch_ = epoch; }
-  void on_epoch_end(std::int64_t epoch, const Logs& logs) override {
-    ckpt_.record_epoch(logs);
-    if (cfg_.checkpoint_every_epoch || epoch + 1 == params_.epochs || model_->stop_training) {
-      ckpt_.save(*model_, epoch + 1, 0, "epoch");
     }
   }
 
@@ -117,8 +76,6 @@ class RunControl final : public Callback {
   const RunConfig& cfg_;
   const TrainArgs& args_;
   const SignalWatcher& signals_;
-  Checkpointer& ckpt_;
-  std::int64_t epoch_ = 0;
   std::int64_t first_step_ = 0;
   bool preempted_ = false;
 };
@@ -151,8 +108,9 @@ int run_train(const TrainArgs& args) {
   // file); all ranks agree, and the first failing rank reports.
   std::unique_ptr<Hdf5BatchSource> train, validation, test;
   std::optional<Model> model;
-  std::optional<Checkpointer> ckpt;
-  std::optional<ResumePoint> resume;
+  std::shared_ptr<ModelCheckpoint> ckpt;
+  std::optional<ResumePosition> resume;
+  CallbackList callbacks;  // the config's, whose state checkpoints keep
   std::string error;
   int error_code = kExitUsage;
   try {
@@ -169,8 +127,21 @@ int run_train(const TrainArgs& args) {
     model->set_bucket_bytes(cfg.bucket_bytes);
     model->set_reduce_transport(cfg.transport);
     model->compile({optimizers::make_optimizer<float>(cfg.optimizer), cfg.loss, cfg.metrics});
-    ckpt.emplace(comm, cfg);
-    if (!args.resume.empty()) resume = ckpt->resume(*model, args.resume);
+    ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+        .directory = cfg.run_dir,
+        .save_every_epoch = cfg.checkpoint_every_epoch,
+        .save_every_steps = cfg.checkpoint_every_steps,
+        .keep = cfg.checkpoint_keep,
+        .monitor = cfg.checkpoint_monitor,
+        .mode = cfg.checkpoint_mode,
+        .dataset = cfg.data.file,
+        .warn = {}});
+    for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
+    ckpt->watch(callbacks);
+    if (!args.resume.empty()) {
+      resume = ckpt->resume(*model, args.resume);
+      if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
+    }
   } catch (const Error& e) {
     error = e.what();
     error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
@@ -183,7 +154,7 @@ int run_train(const TrainArgs& args) {
 
   // 3. Run: any error from here on ends every rank (printed once, by its rank).
   try {
-    ckpt->broadcast_from_root(*model);  // identical replicas, whatever each rank read
+    model->broadcast_from_root();  // identical replicas, whatever each rank read
     if (root) {
       fs::create_directories(cfg.run_dir);
       std::cout << model->summary();
@@ -193,7 +164,7 @@ int run_train(const TrainArgs& args) {
       if (resume) std::cout << "Resuming from " << resume->path << " (epoch " << resume->epoch + 1 << ", step " << resume->step_in_epoch << ")\n";
       std::cout << std::flush;
     }
-    auto control = std::make_shared<RunControl>(comm, cfg, args, signals, *ckpt);
+    auto control = std::make_shared<RunControl>(comm, cfg, args, signals);
     FitOptions fit;
     fit.epochs = cfg.epochs;
     fit.initial_epoch = resume ? resume->epoch : 0;
@@ -203,10 +174,9 @@ int run_train(const TrainArgs& args) {
     fit.profile = args.profile;
     const bool append_history = resume.has_value();
     fit.callbacks.push_back(std::make_shared<CSVLogger>((fs::path(cfg.run_dir) / "history.csv").string(), append_history));
-    for (const auto& spec : cfg.callbacks) fit.callbacks.push_back(make_callback(spec));
-    fit.callbacks.push_back(control);  // last: checkpoints see the other callbacks' state
-    ckpt->set_callbacks(fit.callbacks);
-    if (resume) ckpt->restore_callbacks(*resume);
+    fit.callbacks.insert(fit.callbacks.end(), callbacks.begin(), callbacks.end());
+    fit.callbacks.push_back(control);
+    fit.callbacks.push_back(ckpt);  // last: checkpoints see the other callbacks' state
 
     const auto start = Clock::now();
     const auto first_step = model->global_step();

@@ -22,7 +22,7 @@ struct GradientReducer::State {
   detail::Context& ctx;
   ReducerOptions options;
   std::vector<graph::ParameterInfo> params;
-  float* grads;
+  float* grads = nullptr;
   std::size_t arena_size;
   std::vector<Bucket> buckets;
   std::vector<std::uint8_t> reduced;  // per parameter: in a bucket
@@ -42,20 +42,14 @@ struct GradientReducer::State {
   bool count_done = false;
   ReducerStats stats;
   std::unique_ptr<detail::SharedExchange> shm;  // set: gradients travel through shared memory
-  graph::Graph<float>* graph = nullptr;         // set: its arenas live in shm's segment
 
-  State(Communicator& comm, detail::Context& c, std::span<const graph::ParameterInfo> p, std::span<float> g,
-        ReducerOptions o)
-      : ctx(c), options(o), params(p.begin(), p.end()), grads(g.data()), arena_size(g.size()) {
+  State(Communicator& comm, detail::Context& c, std::span<const graph::ParameterInfo> p, ReducerOptions o)
+      : ctx(c), options(o), params(p.begin(), p.end()),
+        arena_size(static_cast<std::size_t>(graph::arena_elements(params))) {
     buckets = assign_buckets(params, options.bucket_bytes, sizeof(float));
     reduced.assign(params.size(), 0);
     for (std::size_t b = 0; b < buckets.size(); ++b) {
       const auto& bk = buckets[b];
-      if (bk.offset + bk.size > static_cast<std::int64_t>(g.size())) {
-        throw ArgumentError("GradientReducer: gradient arena of " + std::to_string(g.size()) +
-                            " elements is too small for parameter '" + params[bk.parameters.front()].name +
-                            "' (ends at " + std::to_string(bk.offset + bk.size) + ")");
-      }
       if (bk.size > INT_MAX) {
         throw ArgumentError("GradientReducer: parameter '" + params[bk.parameters.front()].name +
                             "' has more than INT_MAX elements");
@@ -71,13 +65,25 @@ struct GradientReducer::State {
     stats.bucket_start_op.assign(buckets.size(), -1);
     stats.bucket_done_early.assign(buckets.size(), 0);
     if (options.transport != ReduceTransport::mpi && ctx.size() > 1) {
-      shm = detail::SharedExchange::open(comm, ctx, buckets, static_cast<std::int64_t>(g.size()),
+      shm = detail::SharedExchange::open(comm, ctx, buckets, static_cast<std::int64_t>(arena_size),
                                          options.whole_gradients);
     }
     if (options.transport == ReduceTransport::shared_memory && ctx.size() > 1 && !shm) {
       throw ArgumentError("GradientReducer: the shared-memory transport needs every rank on one host and room "
                           "for the gradients in /dev/shm");
     }
+  }
+
+  void attach(std::span<float> g) {
+    if (in_step) throw Error("GradientReducer: attach during step " + std::to_string(stats.step));
+    for (const auto& bk : buckets) {
+      if (bk.offset + bk.size > static_cast<std::int64_t>(g.size())) {
+        throw ArgumentError("GradientReducer: gradient arena of " + std::to_string(g.size()) +
+                            " elements is too small for parameter '" + params[bk.parameters.front()].name +
+                            "' (ends at " + std::to_string(bk.offset + bk.size) + ")");
+      }
+    }
+    grads = g.data();
   }
 
   bool in_flight() const {
@@ -154,24 +160,20 @@ struct GradientReducer::State {
   }
 };
 
-GradientReducer::GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options)
-    : GradientReducer(comm, graph.parameters(), graph.parameter_grads(), options) {
-  auto& s = *state_;
-  if (!s.shm) return;
-  // The graph's arenas move into the segment: backward writes the gradients
-  // straight where the other ranks read them, and the optimizer updates the
-  // weights where they take them from.
-  graph.use_parameter_storage(s.shm->own_values(), s.shm->own_gradients());
-  s.grads = s.shm->own_gradients().data();
-  s.graph = &graph;
-}
+GradientReducer::GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
+                                 ReducerOptions options)
+    : state_(std::make_unique<State>(comm, *comm.ctx_, params, options)) {}
 
 GradientReducer::GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
                                  std::span<float> grads, ReducerOptions options)
-    : state_(std::make_unique<State>(comm, *comm.ctx_, params, grads, options)) {}
+    : GradientReducer(comm, params, options) {
+  attach(grads);
+}
+
+GradientReducer::GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options)
+    : GradientReducer(comm, graph.parameters(), graph.parameter_grads(), options) {}
 
 GradientReducer::~GradientReducer() {
-  if (state_ && state_->graph) state_->graph->use_parameter_storage({}, {});  // back before the segment goes
   // An exception left a step with collectives in flight. Their buffers may go
   // away, and other ranks wait for them: the job must end. Let the caller report
   // the real error first (Communicator::abort); the Communicator ends the job
@@ -179,8 +181,15 @@ GradientReducer::~GradientReducer() {
   if (state_ && state_->in_flight()) state_->ctx.note_abandoned(state_->stats.step);
 }
 
+std::shared_ptr<graph::ParameterMemory<float>> GradientReducer::parameter_memory() const {
+  return state_->shm ? state_->shm->parameter_memory() : nullptr;
+}
+
+void GradientReducer::attach(std::span<float> grads) { state_->attach(grads); }
+
 void GradientReducer::begin_step(std::uint64_t step, std::int64_t local_samples) {
   auto& s = *state_;
+  if (!s.grads) throw Error("GradientReducer: begin_step before attach");
   if (s.in_step) {
     throw Error("GradientReducer: begin_step(" + std::to_string(step) + ") while step " +
                 std::to_string(s.stats.step) + " is not finished");

@@ -92,7 +92,7 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
   if (std::any_of(hosts.begin(), hosts.end(), [&](std::uint64_t h) { return h != hosts.front(); })) return nullptr;
 
   const Layout layout(buckets.size(), arena_elements, size);
-  auto segment = std::make_unique<Segment>();
+  auto segment = std::make_shared<Segment>();
   std::string name;
   if (rank == 0) {
     name = "/dtrain-grads-" + std::to_string(getpid()) + "-" +
@@ -135,7 +135,7 @@ std::unique_ptr<SharedExchange> SharedExchange::open(Communicator& comm, Context
   return ex;
 }
 
-SharedExchange::SharedExchange(Context& ctx, std::unique_ptr<Segment> segment, std::span<const Bucket> buckets,
+SharedExchange::SharedExchange(Context& ctx, std::shared_ptr<Segment> segment, std::span<const Bucket> buckets,
                                int rank, int size, bool whole_gradients)
     : ctx_(ctx),
       segment_(std::move(segment)),
@@ -252,6 +252,30 @@ double SharedExchange::finish(float* grads, Clock::time_point deadline) {
   store_release(done_[rank_], gen_);
   in_step_ = false;
   return waited;
+}
+
+namespace {
+
+// This rank's two regions; holding the segment keeps them mapped.
+template <class Segment>
+class SegmentMemory final : public graph::ParameterMemory<float> {
+ public:
+  SegmentMemory(std::shared_ptr<Segment> segment, std::span<float> values, std::span<float> grads)
+      : segment_(std::move(segment)), values_(values), grads_(grads) {}
+  std::span<float> values() override { return values_; }
+  std::span<float> grads() override { return grads_; }
+
+ private:
+  std::shared_ptr<Segment> segment_;
+  std::span<float> values_, grads_;
+};
+
+}  // namespace
+
+std::shared_ptr<graph::ParameterMemory<float>> SharedExchange::parameter_memory() const {
+  const auto r = static_cast<std::size_t>(rank_);
+  return std::make_shared<SegmentMemory<Segment>>(segment_, std::span<float>(values_[r], arena_),
+                                                  std::span<float>(region_[r], arena_));
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> SharedExchange::own_parts() const {

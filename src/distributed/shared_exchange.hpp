@@ -68,11 +68,10 @@ class SharedExchange {
   // seconds spent waiting.
   double finish(float* grads, Clock::time_point deadline);
   std::int64_t global_samples() const { return global_; }
-  // This rank's regions, arena-sized: a graph may keep its gradient and parameter
-  // arenas there (Graph::use_parameter_storage), which saves the copies in and
-  // out of the segment.
-  std::span<float> own_gradients() const { return {region_[static_cast<std::size_t>(rank_)], arena_}; }
-  std::span<float> own_values() const { return {values_[static_cast<std::size_t>(rank_)], arena_}; }
+  // This rank's regions (values and gradients, arena-sized) as memory for a
+  // parameter store, which saves the copies in and out of the segment. Keeps
+  // the segment mapped for as long as the store lives.
+  std::shared_ptr<graph::ParameterMemory<float>> parameter_memory() const;
   // This rank's parts of every bucket, in gradient-arena elements, ascending.
   std::vector<std::pair<std::int64_t, std::int64_t>> own_parts() const;
   // After this rank updated the weights of its own parts (in values, the
@@ -90,7 +89,7 @@ class SharedExchange {
     std::int64_t end = 0;
   };
 
-  SharedExchange(Context& ctx, std::unique_ptr<Segment> segment, std::span<const Bucket> buckets, int rank,
+  SharedExchange(Context& ctx, std::shared_ptr<Segment> segment, std::span<const Bucket> buckets, int rank,
                  int size, bool whole_gradients);
   Part part(std::size_t b, int owner) const;
   // Every rank's flag (flags[rank] + b) is at least gen.
@@ -112,7 +111,7 @@ class SharedExchange {
   [[noreturn]] void report_stall(const char* what, const Missing& missing);
 
   Context& ctx_;
-  std::unique_ptr<Segment> segment_;
+  std::shared_ptr<Segment> segment_;
   std::vector<std::int64_t> offsets_;  // per bucket: first arena element
   std::vector<std::int64_t> sizes_;    // per bucket: elements
   int rank_;

@@ -22,11 +22,6 @@ namespace {
 
 enum class Kind { kInput, kParameter, kOp };
 
-// Parameters start on 64-byte boundaries inside the arenas.
-constexpr std::int64_t kParamAlign = 16;
-
-std::int64_t round_up(std::int64_t n, std::int64_t a) { return (n + a - 1) / a * a; }
-
 Shape with_batch(const Shape& s, std::int64_t batch) {
   Shape out = s;
   if (out.rank() > 0 && out[0] == kBatch) out[0] = batch;
@@ -75,10 +70,8 @@ struct Graph<T>::Impl {
 
   std::vector<Node> nodes;
   std::vector<ParameterInfo> params;
-  AlignedVector<T> param_values;  // the graph's own parameter arenas
-  AlignedVector<T> param_grads;
-  std::span<T> values, grads;     // the arenas in use: those, or use_parameter_storage()'s
-  bool params_allocated = false;
+  ParameterStore<T>* store = nullptr;           // the arenas in use
+  std::unique_ptr<ParameterStore<T>> own_store;  // when used without a model
   std::int64_t max_batch = 0;
   std::int64_t batch = 0;
   std::uint64_t step = 0;
@@ -110,29 +103,24 @@ struct Graph<T>::Impl {
 
   T* value_ptr(Node& n) {
     if (n.kind == Kind::kParameter) {
-      return values.data() + params[static_cast<std::size_t>(n.param_index)].offset;
+      return store->values().data() + params[static_cast<std::size_t>(n.param_index)].offset;
     }
     return n.value.data();
   }
   T* grad_ptr(Node& n) {
     if (!n.requires_grad) return nullptr;
     if (n.kind == Kind::kParameter) {
-      return grads.data() + params[static_cast<std::size_t>(n.param_index)].offset;
+      return store->grads().data() + params[static_cast<std::size_t>(n.param_index)].offset;
     }
     return n.grad.data();
   }
 
-  void allocate_parameters() {
-    std::int64_t total = 0;
-    for (auto& p : params) {
-      p.offset = total;
-      total = round_up(total + p.shape.numel(), kParamAlign);
+  ParameterStore<T>& parameters_in_use() {
+    if (!store) {
+      own_store = std::make_unique<ParameterStore<T>>(params);
+      store = own_store.get();
     }
-    param_values.assign(static_cast<std::size_t>(total), T(0));
-    param_grads.assign(static_cast<std::size_t>(total), T(0));
-    values = param_values;
-    grads = param_grads;
-    params_allocated = true;
+    return *store;
   }
 
   // Recomputes concrete shapes for the current batch and refreshes the op views.
@@ -184,7 +172,7 @@ NodeId Graph<T>::input(const std::string& name, const Shape& shape, bool require
 
 template <class T>
 NodeId Graph<T>::parameter(const std::string& name, const Shape& shape, bool trainable) {
-  if (impl_->params_allocated) {
+  if (impl_->store) {
     throw Error("graph: parameter '" + name + "' added after the parameters were allocated");
   }
   for (const auto& p : impl_->params) {
@@ -199,7 +187,7 @@ NodeId Graph<T>::parameter(const std::string& name, const Shape& shape, bool tra
   auto n = Impl::make_node(Kind::kParameter, name, shape, trainable);
   n.param_index = static_cast<std::int64_t>(impl_->params.size());
   impl_->nodes.push_back(std::move(n));
-  impl_->params.push_back(ParameterInfo{name, shape, 0, trainable, id});
+  impl_->params.push_back(ParameterInfo{name, shape, arena_elements(impl_->params), trainable, id});
   return id;
 }
 
@@ -248,7 +236,7 @@ template <class T>
 void Graph<T>::plan(std::int64_t max_batch) {
   if (max_batch <= 0) throw ArgumentError("graph: batch size must be positive, got " + std::to_string(max_batch));
   auto& im = *impl_;
-  if (!im.params_allocated) im.allocate_parameters();
+  im.parameters_in_use();
   im.max_batch = max_batch;
   im.batch = max_batch;
   im.refresh_views();
@@ -346,7 +334,8 @@ void Graph<T>::backward(NodeId output, BackwardObserver* observer) {
   for (auto& n : im.nodes) {
     if (n.kind != Kind::kParameter && n.requires_grad) zero(n.grad.data(), n.concrete.numel());
   }
-  zero(im.grads.data(), static_cast<std::int64_t>(im.param_grads.size()));
+  const auto grads = im.store->grads();
+  zero(grads.data(), static_cast<std::int64_t>(grads.size()));
   std::fill_n(im.grad_ptr(out), out.concrete.numel(), T(1));
   if (observer) {
     for (auto p : im.ready_after[im.nodes.size()]) observer->parameter_ready(p);
@@ -387,53 +376,42 @@ const std::vector<ParameterInfo>& Graph<T>::parameters() const {
 }
 
 template <class T>
-std::span<T> Graph<T>::parameter_values() {
-  if (!impl_->params_allocated) impl_->allocate_parameters();
-  return impl_->values.first(impl_->param_values.size());
-}
-
-template <class T>
-std::span<T> Graph<T>::parameter_grads() {
-  if (!impl_->params_allocated) impl_->allocate_parameters();
-  return impl_->grads.first(impl_->param_grads.size());
-}
-
-template <class T>
-void Graph<T>::use_parameter_storage(std::span<T> values, std::span<T> grads) {
+void Graph<T>::attach_parameters(ParameterStore<T>& store) {
   auto& im = *impl_;
-  if (!im.params_allocated) im.allocate_parameters();
-  const auto n = im.param_values.size();
-  if (values.empty() != grads.empty() || (!values.empty() && (values.size() < n || grads.size() < n))) {
-    throw ArgumentError("graph: use_parameter_storage needs two spans of at least " + std::to_string(n) +
-                        " elements (or two empty ones), got " + std::to_string(values.size()) + " and " +
-                        std::to_string(grads.size()));
+  if (!store.same_layout(im.params)) {
+    throw ArgumentError("graph: attach_parameters got a store of another layout (" +
+                        std::to_string(store.parameters().size()) + " parameters, " +
+                        std::to_string(store.elements()) + " elements; the graph has " +
+                        std::to_string(im.params.size()) + ", " + std::to_string(arena_elements(im.params)) + ")");
   }
-  if (values.empty()) {  // back home
-    std::copy_n(im.values.data(), n, im.param_values.data());
-    std::copy_n(im.grads.data(), n, im.param_grads.data());
-    im.values = im.param_values;
-    im.grads = im.param_grads;
-  } else {
-    std::copy_n(im.values.data(), n, values.data());
-    std::copy_n(im.grads.data(), n, grads.data());
-    im.values = values;
-    im.grads = grads;
-  }
+  im.store = &store;
+  im.own_store.reset();
   if (im.max_batch > 0) im.refresh_views();
 }
 
 template <class T>
+ParameterStore<T>& Graph<T>::parameter_store() {
+  return impl_->parameters_in_use();
+}
+
+template <class T>
+std::span<T> Graph<T>::parameter_values() {
+  return parameter_store().values();
+}
+
+template <class T>
+std::span<T> Graph<T>::parameter_grads() {
+  return parameter_store().grads();
+}
+
+template <class T>
 View<T> Graph<T>::parameter_value(std::size_t index) {
-  if (!impl_->params_allocated) impl_->allocate_parameters();
-  const auto& p = impl_->params.at(index);
-  return {impl_->values.data() + p.offset, p.shape};
+  return parameter_store().value(index);
 }
 
 template <class T>
 View<T> Graph<T>::parameter_grad(std::size_t index) {
-  if (!impl_->params_allocated) impl_->allocate_parameters();
-  const auto& p = impl_->params.at(index);
-  return {impl_->grads.data() + p.offset, p.shape};
+  return parameter_store().grad(index);
 }
 
 template class Graph<float>;

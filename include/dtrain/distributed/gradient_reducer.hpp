@@ -27,17 +27,19 @@
 // computes. Results are bitwise equal on every rank (one all-reduce algorithm
 // per bucket size, the same division everywhere).
 //
-// The Communicator and the gradient arena must outlive the reducer. With the
-// shared-memory transport a reducer made from a graph moves the graph's
-// parameter arenas into its segment (Graph::use_parameter_storage) until it is
-// destroyed: spans of the graph's parameters taken before are stale. If an
-// exception leaves a step with all-reduces in flight, the reducer's destructor
+// The Communicator and the gradient arena must outlive the reducer. The
+// shared-memory transport offers memory for the parameter store
+// (parameter_memory()): a store made in it has its gradients reduced with no
+// copy into the segment, and its weights shared the same way; any other
+// gradient arena works too, through a copy. If an exception leaves a step with
+// all-reduces in flight, the reducer's destructor
 // marks the step abandoned: report the error with Communicator::abort (or the
 // Communicator ends the job when it is destroyed).
 #pragma once
 
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/graph/graph.hpp"
+#include "dtrain/graph/parameter_store.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -106,14 +108,25 @@ struct ReducerStats {
 
 class GradientReducer final : public graph::BackwardObserver {
  public:
-  // The graph's parameters must be final (its arenas are allocated here if not).
-  GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options = {});
-  // Over any parameter list and gradient arena (grads must cover every offset).
+  // Collective: fixes the buckets for `params` (a store's layout) and sets up
+  // the transport. Call attach() before the first step.
+  GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params, ReducerOptions options = {});
+  // Over a gradient arena at once (grads must cover every offset).
   GradientReducer(Communicator& comm, std::span<const graph::ParameterInfo> params,
                   std::span<float> grads, ReducerOptions options = {});
+  // Over a graph's parameters, in whatever store the graph uses now.
+  GradientReducer(Communicator& comm, graph::Graph<float>& graph, ReducerOptions options = {});
   ~GradientReducer() override;
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
+
+  // Memory a parameter store of the constructor's layout should be made in:
+  // this rank's regions of the shared-memory segment, so gradients and weights
+  // need no copy in or out of it. nullptr: any memory will do (mpi transport).
+  std::shared_ptr<graph::ParameterMemory<float>> parameter_memory() const;
+  // The gradient arena reduced from now on (at least the layout's elements;
+  // ArgumentError if smaller). Not during a step.
+  void attach(std::span<float> grads);
 
   // Starts a step: the all-reduce of the sample count begins now.
   void begin_step(std::uint64_t step, std::int64_t local_samples);

@@ -15,12 +15,13 @@
 // to several consumers, each consumer adds its gradient into the value's
 // gradient buffer in reverse insertion order: a fixed order, hence deterministic.
 //
-// Parameters live in one contiguous arena (values) and one for gradients, each
-// parameter 64-byte aligned inside it: all-reduce buckets, checkpoints and
-// replica checksums see plain spans.
+// Parameters live in a ParameterStore (one arena of values, one of gradients).
+// Inside a Model the model owns the store and attaches it; a graph used on its
+// own makes a heap store of its own the first time its parameters are touched.
 #pragma once
 
 #include "dtrain/graph/op.hpp"
+#include "dtrain/graph/parameter_store.hpp"
 #include "dtrain/tensor.hpp"
 
 #include <cstdint>
@@ -30,16 +31,6 @@
 #include <vector>
 
 namespace dtrain::graph {
-
-using NodeId = std::int32_t;
-
-struct ParameterInfo {
-  std::string name;        // stable name, e.g. "dense_1/kernel"
-  Shape shape;
-  std::int64_t offset = 0; // into the parameter arenas
-  bool trainable = true;
-  NodeId node = -1;
-};
 
 // Told about progress during backward: the gradient reducer starts the
 // all-reduce of a bucket as soon as its parameters' gradients are final, and
@@ -80,7 +71,7 @@ class Graph {
   bool requires_grad(NodeId id) const;
 
   // Allocates every buffer for batches of up to max_batch rows and sets the batch
-  // to max_batch. The parameter arenas are allocated on the first call.
+  // to max_batch. Without an attached store, makes a heap store of its own.
   void plan(std::int64_t max_batch);
   // Switches to a batch of n <= max_batch rows without allocating.
   void set_batch(std::int64_t n);
@@ -100,15 +91,16 @@ class Graph {
   // drawing per-sample randomness index it globally.
   void set_row_offset(std::int64_t offset);
 
+  // The layout: each parameter's name, shape and offset, in the order added.
   const std::vector<ParameterInfo>& parameters() const;
+  // Reads and writes parameters in `store` from now on (it must have this
+  // graph's layout; ArgumentError if not). The store must outlive the graph or
+  // the next attach. Views of parameters taken before are stale afterwards.
+  void attach_parameters(ParameterStore<T>& store);
+  // The store in use (a heap store of the graph's own if none was attached).
+  ParameterStore<T>& parameter_store();
   std::span<T> parameter_values();
   std::span<T> parameter_grads();
-  // Moves the two parameter arenas into caller-owned memory of at least their
-  // size (the data-parallel reducer's shared memory, which other ranks read),
-  // copying their contents; two empty spans move them back into the graph's own
-  // storage. The caller keeps the memory alive until then. Spans and views of
-  // parameters taken before are stale afterwards.
-  void use_parameter_storage(std::span<T> values, std::span<T> grads);
   View<T> parameter_value(std::size_t index);
   View<T> parameter_grad(std::size_t index);
 

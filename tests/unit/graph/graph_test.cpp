@@ -35,6 +35,9 @@ namespace {
 
 using graph::Graph;
 using graph::kBatch;
+using graph::ParameterInfo;
+using graph::ParameterMemory;
+using graph::ParameterStore;
 
 template <class F>
 std::string error_of(F&& f) {
@@ -110,25 +113,36 @@ TEST(Graph, ForwardBackwardOfASmallExpression) {
   EXPECT_TRUE(g.grad(x).empty());  // inputs need no gradient by default
 }
 
-TEST(Graph, ParameterArenasMoveIntoCallerStorageAndBack) {
+// Caller-supplied memory for a ParameterStore (what a transport hands out).
+struct VectorMemory final : ParameterMemory<double> {
+  std::vector<double> v, g;
+  VectorMemory(std::size_t nv, std::size_t ng) : v(nv, 7.0), g(ng, 7.0) {}
+  std::span<double> values() override { return v; }
+  std::span<double> grads() override { return g; }
+};
+
+TEST(Graph, ReadsAndWritesAnAttachedParameterStore) {
   SmallExpression e;
   auto& [g, x, w, loss] = e;
   const auto n = g.parameter_values().size();
-  std::vector<double> values(n + 3, 7.0), grads(n, 7.0);
-  EXPECT_THROW(g.use_parameter_storage(values, std::span<double>(grads).first(n - 1)), ArgumentError);
-  g.use_parameter_storage(values, grads);
-  EXPECT_EQ(g.parameter_values().data(), values.data());
-  EXPECT_EQ(g.parameter_values().size(), n);
-  EXPECT_EQ(values[1], -1.0);  // the contents came along
+  EXPECT_THROW(ParameterStore<double>(g.parameters(), std::make_shared<VectorMemory>(n, n - 1)), ArgumentError);
+  auto memory = std::make_shared<VectorMemory>(n + 3, n);
+  ParameterStore<double> store(g.parameters(), memory);
+  EXPECT_EQ(store.values().data(), memory->v.data());
+  EXPECT_EQ(store.values().size(), n);
+  std::copy_n(g.parameter_values().data(), n, store.values().data());
+  g.attach_parameters(store);
+  EXPECT_EQ(g.parameter_values().data(), memory->v.data());
+  EXPECT_EQ(memory->v[1], -1.0);  // the contents came along
   g.forward();
-  g.backward(loss);  // the ops read and write the new storage
+  g.backward(loss);  // the ops read and write the attached store
   EXPECT_DOUBLE_EQ(g.value(loss).data[0], 8.5);
-  EXPECT_DOUBLE_EQ(grads[0], 2 * (1 * -1.5 + 3 * -2.5));
-  values[0] = 1.0;  // written where the caller keeps it
-  g.use_parameter_storage({}, {});
-  EXPECT_NE(g.parameter_values().data(), values.data());
+  EXPECT_DOUBLE_EQ(memory->g[0], 2 * (1 * -1.5 + 3 * -2.5));
+  memory->v[0] = 1.0;  // written where the caller keeps it
   EXPECT_EQ(g.value(w).data[0], 1.0);
   EXPECT_DOUBLE_EQ(g.grad(w).data[1], 2 * (2 * -1.5 + 4 * -2.5));
+  ParameterStore<double> other(std::vector<ParameterInfo>{});
+  EXPECT_THROW(g.attach_parameters(other), ArgumentError);  // another layout
 }
 
 TEST(Graph, SmallerBatchUsesThePlannedBuffers) {

@@ -1,5 +1,6 @@
 // The model and optimizer configs as JSON text, for checkpoints (and the
-// model's checks across ranks).
+// model's checks across ranks). Internal to model/: the format stays at the
+// edge, core classes know nothing of JSON.
 #pragma once
 
 #include "dtrain/losses.hpp"
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace dtrain::cli {
+namespace dtrain::model {
 
 struct ModelDescription {
   std::string name;
@@ -19,6 +20,8 @@ struct ModelDescription {
 };
 
 std::string model_to_json(const ModelDescription& d);
+// The description of a compiled model (its layers, loss and metrics).
+ModelDescription describe(const Model& model);
 ModelDescription model_from_json(const std::string& text, const std::string& source);
 
 std::string optimizer_to_json(const optimizers::OptimizerConfig& c);
@@ -27,4 +30,4 @@ optimizers::OptimizerConfig optimizer_from_json(const std::string& text, const s
 std::string config_to_json(const Config& c);
 Config config_from_json(const std::string& text, const std::string& source);
 
-}  // namespace dtrain::cli
+}  // namespace dtrain::model

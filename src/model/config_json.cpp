@@ -1,10 +1,10 @@
-#include "model_json.hpp"
+#include "config_json.hpp"
 
 #include "dtrain/core/error.hpp"
 
 #include <nlohmann/json.hpp>
 
-namespace dtrain::cli {
+namespace dtrain::model {
 namespace {
 
 using nlohmann::json;
@@ -60,6 +60,10 @@ std::string model_to_json(const ModelDescription& d) {
                {"label_smoothing", d.loss.label_smoothing},
                {"delta", d.loss.delta}};
   return json{{"name", d.name}, {"layers", layers}, {"loss", loss}, {"metrics", d.metrics}}.dump();
+}
+
+ModelDescription describe(const Model& model) {
+  return {model.name(), model.records(), model.loss(), model.metric_names()};
 }
 
 ModelDescription model_from_json(const std::string& text, const std::string& source) {
@@ -133,4 +137,4 @@ optimizers::OptimizerConfig optimizer_from_json(const std::string& text, const s
   return c;
 }
 
-}  // namespace dtrain::cli
+}  // namespace dtrain::model
