@@ -22,6 +22,7 @@
 #include "dtrain/layers/layer.hpp"
 #include "dtrain/losses.hpp"
 #include "dtrain/model/batch_source.hpp"
+#include "dtrain/optimizers/options.hpp"
 #include "dtrain/tensor.hpp"
 
 #include <iostream>
@@ -45,9 +46,10 @@ struct CheckpointState;  // dtrain/checkpoint.hpp
 }
 
 struct CompileOptions {
-  std::shared_ptr<optimizers::Optimizer<float>> optimizer;  // required
+  std::shared_ptr<optimizers::Optimizer<float>> optimizer;  // this optimizer, or (when null)
   losses::LossConfig loss;                                   // required (parse_loss)
   std::vector<std::string> metrics;                          // Keras names
+  optimizers::OptimizerConfig optimizer_config;              // one made from its Keras name and arguments
 };
 
 struct FitOptions {

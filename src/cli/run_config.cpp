@@ -1,9 +1,6 @@
 #include "run_config.hpp"
 
-#include "dtrain/activations.hpp"
-#include "dtrain/layers/factory.hpp"
-#include "dtrain/metrics.hpp"
-#include "dtrain/optimizers/factory.hpp"
+#include "dtrain/model/validation.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -173,7 +170,7 @@ std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
     } else {
       r.fail(item, where, "needs a 'type' key or a single {Type: {arguments}} entry");
     }
-    const auto types = layers::layer_types();
+    const auto types = layer_types();
     if (std::find(types.begin(), types.end(), rec.type) == types.end() || rec.type == "InputLayer") {
       std::string list_text;
       for (const auto& t : types) list_text += (t == "InputLayer" ? "" : (list_text.empty() ? "" : ", ") + t);
@@ -185,7 +182,7 @@ std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
       if (!rec.config.has("name")) {
         // Names are given here (Keras would name them later) so that inbound
         // references are known; the same scheme as Model's automatic names.
-        const std::string base = layers::default_layer_name(rec.type);
+        const std::string base = default_layer_name(rec.type);
         std::string name = base;
         for (int k = 1; names.count(name); ++k) name = base + "_" + std::to_string(k);
         rec.config.set("name", name);
@@ -205,7 +202,7 @@ std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
     const auto name = rec.config.get_string("name", where);
     if (!names.insert(name).second) r.fail(item, where + ".name", "the name '" + name + "' is used twice");
     try {
-      layers::make_layer(rec.type, rec.config);  // checks every argument now
+      check_layer(rec);  // every argument now
     } catch (const ArgumentError& e) {
       r.fail(item, where, e.what());
     }
@@ -245,7 +242,7 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
     }
   }
   try {
-    optimizers::make_optimizer<float>(c);  // validates the name and every option
+    check_optimizer(c);  // the name and every option
   } catch (const ArgumentError& e) {
     r.fail(node, "compile.optimizer", e.what());
   }
@@ -312,7 +309,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     for (const auto& e : m) {
       const auto name = e.as<std::string>();
       try {
-        metrics::make_metric(name, c.loss);
+        check_metric(name, c.loss);
       } catch (const ArgumentError& err) {
         r.fail(e, "compile.metrics", err.what());
       }
@@ -325,7 +322,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   c.epochs = r.get<std::int64_t>(fit, "fit", "epochs", 1);
   if (c.epochs <= 0) r.fail(fit["epochs"], "fit.epochs", "must be positive");
   c.verbose = r.get<int>(fit, "fit", "verbose", -1);
-  if (const auto cbs = fit ? fit["callbacks"] : YAML::Node()) {
+  if (fit && fit["callbacks"]) {  // (a default YAML::Node is a defined null, so no ?: here)
+    const auto cbs = fit["callbacks"];
     if (!cbs.IsSequence()) r.fail(cbs, "fit.callbacks", "must be a list");
     for (std::size_t i = 0; i < cbs.size(); ++i) {
       const auto item = cbs[i];

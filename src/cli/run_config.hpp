@@ -12,7 +12,6 @@
 #include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/losses.hpp"
 #include "dtrain/model.hpp"
-#include "dtrain/optimizers/options.hpp"
 
 #include <cstdint>
 #include <string>

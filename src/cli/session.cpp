@@ -7,12 +7,9 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/distributed/replica_check.hpp"
-#include "dtrain/kernels/parallel.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/model_checkpoint.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
-#include "dtrain/optimizers/factory.hpp"
-#include "dtrain/optimizers/optimizer.hpp"
 #include "dtrain/version.hpp"
 
 #include <unistd.h>
@@ -126,7 +123,7 @@ int run_train(const TrainArgs& args) {
     model->set_threads(cfg.threads);
     model->set_bucket_bytes(cfg.bucket_bytes);
     model->set_reduce_transport(cfg.transport);
-    model->compile({optimizers::make_optimizer<float>(cfg.optimizer), cfg.loss, cfg.metrics});
+    model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
     ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
         .directory = cfg.run_dir,
         .save_every_epoch = cfg.checkpoint_every_epoch,

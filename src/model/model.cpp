@@ -10,6 +10,7 @@
 #include "dtrain/distributed/gradient_reducer.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/layers/factory.hpp"
+#include "dtrain/optimizers/factory.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -160,6 +161,7 @@ Shape Model::output_shape() const { return impl_->nodes().back()->shape; }
 
 void Model::compile(CompileOptions o) {
   auto& im = *impl_;
+  if (!o.optimizer && !o.optimizer_config.name.empty()) o.optimizer = optimizers::make_optimizer<float>(o.optimizer_config);
   if (!o.optimizer) throw ArgumentError("compile: an optimizer is required");
   auto loss = losses::validate(o.loss);
   im.trainer.drop_data_parallel();

@@ -30,6 +30,9 @@ struct ModelCheckpoint::Impl {
   checkpoint::CheckpointManager manager;
   std::string fingerprint;
   CallbackList watched;
+  // Watched callbacks' states from the checkpoint resumed from: set again at
+  // on_train_begin, after fit let every callback reset itself.
+  std::vector<std::pair<std::shared_ptr<Callback>, Config>> restored;
   checkpoint::HistoryTable history;
   std::optional<checkpoint::MonitorValue> monitor;
   std::string last_path;
@@ -71,9 +74,12 @@ std::optional<ResumePosition> ModelCheckpoint::resume(Model& model, const std::s
   }
   const auto& s = found->state;
   auto position = model.resume(s, found->path);
+  im.restored.clear();
   for (const auto& c : s.callbacks) {
     for (auto& w : im.watched) {
-      if (w->name() == c.name) w->set_state(model::config_from_json(c.json, found->path + " (" + c.name + ")"));
+      if (w->name() != c.name) continue;
+      im.restored.emplace_back(w, model::config_from_json(c.json, found->path + " (" + c.name + ")"));
+      w->set_state(im.restored.back().second);
     }
   }
   im.history = s.history;
@@ -105,6 +111,11 @@ void ModelCheckpoint::save(Model& model, std::int64_t epoch, std::int64_t step_i
   s.history = im.history;
   s.monitor = im.monitor;
   im.manager.save(s);
+}
+
+void ModelCheckpoint::on_train_begin() {
+  for (auto& [callback, state] : impl_->restored) callback->set_state(state);
+  impl_->restored.clear();
 }
 
 void ModelCheckpoint::on_epoch_begin(std::int64_t epoch) {

@@ -58,6 +58,9 @@ class ModelCheckpoint final : public Callback {
   void save(Model& model, std::int64_t epoch, std::int64_t step_in_epoch);
   const std::string& last_path() const;
 
+  // Gives the watched callbacks their resumed state again (fit's
+  // on_train_begin resets them): put ModelCheckpoint after them.
+  void on_train_begin() override;
   void on_epoch_begin(std::int64_t epoch) override;
   void on_train_batch_end(std::int64_t step, const Logs& logs) override;
   void on_epoch_end(std::int64_t epoch, const Logs& logs) override;

@@ -1,0 +1,155 @@
+// ModelCheckpoint and Model::save / load / resume: the library resumes a run
+// by itself (the dtrain command is a thin face over this).
+#include "dtrain/checkpoint.hpp"
+#include "dtrain/core/error.hpp"
+#include "dtrain/layers/core.hpp"
+#include "dtrain/model.hpp"
+#include "dtrain/model/model_checkpoint.hpp"
+#include "dtrain/optimizers/factory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+namespace dtrain {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch(const std::string& name) {
+  auto dir = fs::path(::testing::TempDir()) / ("model_checkpoint_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+Model make_model() {
+  auto model = Sequential({3}, {layers::Dense({.units = 8, .activation = "relu"}), layers::Dense({.units = 2})},
+                          "small", /*seed=*/5);
+  model.compile({.optimizer = optimizers::make_optimizer<float>("adam", {{"learning_rate", 0.05}}),
+                 .loss = losses::parse_loss("sparse_categorical_crossentropy"),
+                 .metrics = {"accuracy"}});
+  return model;
+}
+
+struct Data {
+  Tensor x{Shape{40, 3}}, y{Shape{40}};
+  Data() {
+    for (std::int64_t i = 0; i < 40; ++i) {
+      for (int j = 0; j < 3; ++j) x.data()[3 * i + j] = static_cast<float>(std::sin(0.7 * static_cast<double>(i * 3 + j)));
+      y.data()[i] = static_cast<float>(i % 2);
+    }
+  }
+};
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(ModelCheckpoint, SavesEveryEpochAndEveryNStepsAndKeepsTheNewest) {
+  const auto dir = scratch("steps");
+  Data d;
+  ArrayBatchSource data(d.x, d.y, {.batch_size = 8});  // 5 steps an epoch
+  auto model = make_model();
+  auto ckpt = std::make_shared<ModelCheckpoint>(
+      ModelCheckpointOptions{.directory = dir.string(), .save_every_steps = 3, .keep = 2});
+  model.fit(data, {.epochs = 2, .callbacks = {ckpt}, .verbose = 0});
+  // Steps 3 (step), 5 (epoch), 6, 9 (step), 10 (epoch): the newest two remain.
+  const auto kept = checkpoint::list_checkpoints(dir.string());
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].step, 9);
+  EXPECT_EQ(kept[1].step, 10);
+  EXPECT_EQ(ckpt->last_path(), checkpoint::checkpoint_path(dir.string(), 10));
+  const auto s = checkpoint::load_checkpoint(kept[0].path);
+  EXPECT_EQ(s.progress.epoch, 1);
+  EXPECT_EQ(s.progress.step_in_epoch, 4);
+  EXPECT_EQ(s.history.rows.size(), 1u);  // epoch 1's logs
+}
+
+TEST(ModelCheckpoint, ResumeGivesBackTheWatchedCallbacksStateAfterFitResetsThem) {
+  const auto dir = scratch("early_stopping");
+  Data d;
+  ArrayBatchSource data(d.x, d.y, {.batch_size = 8});
+  // Never improves by 10: the wait counter only grows, and stops the run at patience 3.
+  EarlyStoppingOptions o{.monitor = "loss", .min_delta = 10, .patience = 3};
+  {
+    auto model = make_model();
+    auto early = std::make_shared<EarlyStopping>(o);
+    auto ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.directory = dir.string()});
+    ckpt->watch({early});
+    model.fit(data, {.epochs = 2, .callbacks = {early, ckpt}, .verbose = 0});
+    EXPECT_EQ(early->state().get_int("wait", "test"), 1);  // epoch 0 sets the best, epoch 1 waits
+  }
+  auto model = make_model();
+  auto early = std::make_shared<EarlyStopping>(o);
+  auto ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.directory = dir.string()});
+  ckpt->watch({early});
+  const auto at = ckpt->resume(model);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(at->epoch, 2);
+  model.fit(data, {.epochs = 10, .initial_epoch = at->epoch, .callbacks = {early, ckpt}, .verbose = 0});
+  // Waits 2 and 3 come at epochs 2 and 3: it stops there, as the uninterrupted run would.
+  EXPECT_EQ(model.epochs_done(), 4);
+}
+
+TEST(ModelCheckpoint, NothingToResumeIsAFreshStart) {
+  auto model = make_model();
+  ModelCheckpoint ckpt({.directory = scratch("empty").string()});
+  EXPECT_FALSE(ckpt.resume(model).has_value());
+  EXPECT_EQ(model.global_step(), 0);
+}
+
+TEST(ModelSave, LoadRebuildsTheCompiledModelWithItsStateAndSummary) {
+  const auto path = scratch("save") / "model.h5";
+  Data d;
+  auto model = make_model();
+  model.fit(d.x, d.y, {.batch_size = 8, .epochs = 2, .verbose = 0});
+  model.save(path.string());
+  auto loaded = Model::load(path.string());
+  EXPECT_EQ(loaded.summary(), model.summary());
+  EXPECT_TRUE(loaded.compiled());
+  EXPECT_EQ(loaded.optimizer().name(), "adam");
+  EXPECT_EQ(loaded.optimizer().iterations(), model.optimizer().iterations());
+  EXPECT_EQ(loaded.global_step(), 10);
+  EXPECT_EQ(loaded.epochs_done(), 2);
+  EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+  // One more epoch each: the same bits (optimizer slots came along).
+  model.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
+  loaded.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
+  EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+}
+
+TEST(ModelSave, AnUncompiledModelLoadsWithItsWeightsOnly) {
+  const auto path = scratch("uncompiled") / "model.h5";
+  auto model = Sequential({3}, {layers::Dense({.units = 4})}, "plain", 1);
+  model.save(path.string());
+  auto loaded = Model::load(path.string());
+  EXPECT_FALSE(loaded.compiled());
+  EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+}
+
+TEST(ModelSave, WeightsOnlyFilesAndMismatchesAreClearErrors) {
+  const auto dir = scratch("errors");
+  auto model = make_model();
+  model.save_weights((dir / "weights.h5").string());
+  try {
+    (void)Model::load((dir / "weights.h5").string());
+    FAIL() << "no error";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds weights only"), std::string::npos) << e.what();
+  }
+  model.save((dir / "small.h5").string());
+  auto other = Sequential({3}, {layers::Dense({.units = 9}), layers::Dense({.units = 2})}, "small", 5);
+  other.compile({.optimizer = optimizers::make_optimizer<float>("adam", {}),
+                 .loss = losses::parse_loss("sparse_categorical_crossentropy")});
+  EXPECT_THROW(other.resume((dir / "small.h5").string()), Error);
+  auto sgd = Sequential({3}, {layers::Dense({.units = 8, .activation = "relu"}), layers::Dense({.units = 2})}, "small", 5);
+  sgd.compile({.optimizer = optimizers::make_optimizer<float>("sgd", {}),
+               .loss = losses::parse_loss("sparse_categorical_crossentropy")});
+  EXPECT_THROW(sgd.resume((dir / "small.h5").string()), ArgumentError);
+}
+
+}  // namespace
+}  // namespace dtrain
