@@ -6,6 +6,7 @@
 #include "dtrain/core/error.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -26,7 +27,9 @@ class CsvLoggerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / (std::string("csv_logger_") + info->name());
+    // The pid too: other build trees may run the same test at the same time.
+    dir_ = fs::path(::testing::TempDir()) /
+           ("csv_logger_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = (dir_ / "history.csv").string();

@@ -5,6 +5,7 @@
 #include "cli/run_config.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -66,7 +67,9 @@ class RunConfigTest : public ::testing::Test {
 
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / (std::string("run_config_") + info->name());
+    // The pid too: other build trees may run the same test at the same time.
+    dir_ = fs::path(::testing::TempDir()) /
+           ("run_config_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
