@@ -1,10 +1,13 @@
 # dtrain_add_unit_test(NAME src...): one gtest binary, each test registered in
-# ctest with the label "unit".
+# ctest with the label "unit". Parametrised tests are registered under their
+# gtest names (NO_PRETTY_VALUES: without "# GetParam() = ..." appended), so every
+# INSTANTIATE_TEST_SUITE_P gives a name generator (and its parameter a PrintTo
+# or operator<< for gtest's own messages).
 function(dtrain_add_unit_test name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE dtrain_test_support)
   dtrain_set_warnings(${name})
-  gtest_discover_tests(${name} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${name} NO_PRETTY_VALUES PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # Open MPI refuses to run as root unless told; tests run as root in CI.

@@ -14,8 +14,8 @@
 // functions, and one process at a time writes into a run directory. The file
 // layout is documented in docs/checkpoint-format.md (readable with h5py/h5dump).
 // Keep one CheckpointState and refill it for each save: its vectors keep their
-// memory, and fresh pages cost more than the write (10M parameters + Adam slots,
-// 120 MB: write + fsync ~0.25 s, load + verify ~0.3 s of which ~0.2 s first touch).
+// memory, and touching fresh pages costs more than writing the file (figures in
+// docs/benchmarks.md, "Figures behind design comments").
 #pragma once
 
 #include <cstdint>

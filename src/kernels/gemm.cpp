@@ -41,11 +41,11 @@ void block_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k
 }
 
 #ifdef DTRAIN_OPENBLAS
-// float products through OpenBLAS's sgemm, ≈ 20% faster than Eigen 3.4 at the
-// MLP's shapes on AVX-512 (docs/benchmarks.md). One OpenBLAS thread per call:
-// the fixed blocks give the parallelism (and the determinism). Debian's serial
-// OpenBLAS is built without locking, so the thread-safe pthread build is used,
-// told once to stay on the calling thread.
+// float products through OpenBLAS's sgemm, faster than Eigen 3.4 at the MLP's
+// shapes on the AVX-512 machines measured (docs/benchmarks.md). One OpenBLAS
+// thread per call: the fixed blocks give the parallelism (and the determinism).
+// Debian's serial OpenBLAS is built without locking, so the thread-safe pthread
+// build is used, told once to stay on the calling thread.
 template <>
 void block_gemm<float>(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                        std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,

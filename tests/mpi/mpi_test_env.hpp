@@ -10,9 +10,21 @@
 #pragma once
 
 #include "dtrain/distributed/communicator.hpp"
+#include "dtrain/distributed/gradient_reducer.hpp"
+
+#include <ostream>
 
 namespace dtrain::testing {
 
 distributed::Communicator& mpi_comm();
 
 }  // namespace dtrain::testing
+
+namespace dtrain::distributed {
+
+// gtest prints a ReduceTransport test parameter by name, not as raw bytes.
+inline void PrintTo(ReduceTransport t, std::ostream* os) {
+  *os << (t == ReduceTransport::mpi ? "mpi" : t == ReduceTransport::shared_memory ? "shared_memory" : "automatic");
+}
+
+}  // namespace dtrain::distributed

@@ -11,8 +11,9 @@
 // then dK += Σ_slot dK_slot in slot order. K is the kernel [kh,kw,cin,cout] read
 // as a row-major [kh*kw*cin, cout] matrix; Kᵀ is written once per backward into
 // the workspace so that the product for dcols reads whole rows. The products
-// are kernels::small_gemm (no packing: ≈ 129 GFLOP/s at conv2's shape of the
-// benchmark CNN on one Zen 4 core, where Eigen's products ran at ≈ 65).
+// are kernels::small_gemm, which streams B's rows without packing, where Eigen
+// re-packs both operands for every product: faster at the benchmark CNN's conv
+// shapes (figures in docs/benchmarks.md).
 // Neither the blocks, nor the slots, nor the order of any sum depends on the
 // thread count: bitwise reproducible.
 // Backward recomputes im2col instead of keeping cols from forward: it reads the
@@ -53,10 +54,11 @@ struct ConvPlan {
   std::int64_t blocks = 0;
   std::int64_t slots = 0;
   // 'valid' padding: forward and dK read the windows in place, as runs of
-  // kw*cin elements (forward_direct, backward_dk_direct); measured faster than
-  // im2col for both convs of the benchmark CNN (kw*cin = 3 and 96). dx keeps
-  // dcols = dout·Kᵀ + col2im_add: one product per tap (9 per output row, m =
-  // ow) was measured no faster. 'same' padding uses im2col throughout.
+  // kw*cin elements (forward_direct, backward_dk_direct): no im2col copy, which
+  // was the faster choice for both convs of the benchmark CNN (kw*cin = 3 and
+  // 96; docs/benchmarks.md). dx keeps dcols = dout·Kᵀ + col2im_add: one product
+  // per tap (9 per output row, m = ow) was no faster. 'same' padding uses
+  // im2col throughout.
   bool direct = false;
 
   std::int64_t cols_slice() const { return per_block * win.positions() * win.patch(); }

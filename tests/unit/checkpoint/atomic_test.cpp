@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
+#include <string>
 
 #include "dtrain/checkpoint.hpp"
 #include "test_util.hpp"
@@ -89,7 +91,19 @@ TEST_P(AtomicSave, CrashDuringTheNextSaveKeepsThePreviousCheckpoint) {
 // After the first weight is written (file half made) and after the fsync (file
 // complete, not yet renamed).
 INSTANTIATE_TEST_SUITE_P(Stages, AtomicSave,
-                         ::testing::Values("dataset:/model/weights/dense_1/kernel", "flushed"));
+                         ::testing::Values("dataset:/model/weights/dense_1/kernel", "flushed"),
+                         [](const ::testing::TestParamInfo<const char*>& p) {
+                           std::string name = p.param;  // "dataset_model_weights_dense_1_kernel"
+                           std::string out;
+                           for (char ch : name) {
+                             if (std::isalnum(static_cast<unsigned char>(ch))) {
+                               out += ch;
+                             } else if (!out.empty() && out.back() != '_') {
+                               out += '_';
+                             }
+                           }
+                           return out;
+                         });
 
 TEST(AtomicSaveOverwrite, CrashWhileReplacingTheSameNameKeepsTheOldContent) {
   ScratchDir dir;

@@ -83,7 +83,8 @@ TEST_P(IdxImport, RoundTripsImagesAndLabels) {
   EXPECT_EQ(dir.files().size(), 5u) << "no temporary left next to the output";
 }
 
-INSTANTIATE_TEST_SUITE_P(PlainAndGzip, IdxImport, ::testing::Values(false, true));
+INSTANTIATE_TEST_SUITE_P(PlainAndGzip, IdxImport, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Gzip" : "Plain"; });
 
 TEST(IdxImportFloat, Float32ImagesWithoutTestFilesGiveAnUnsplitFile) {
   TempDir dir;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 namespace dtrain {
@@ -25,6 +26,7 @@ struct UnaryCase {
   UnaryBuilder build;
   GradCheckOptions opt;
 };
+void PrintTo(const UnaryCase& c, std::ostream* os) { *os << c.name; }
 
 class UnaryOpGradient : public ::testing::TestWithParam<UnaryCase> {};
 

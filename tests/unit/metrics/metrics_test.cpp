@@ -436,7 +436,10 @@ INSTANTIATE_TEST_SUITE_P(
                       MergeCase{"precision", loss("binary_crossentropy")},
                       MergeCase{"recall", loss("binary_crossentropy")},
                       MergeCase{"auc", loss("binary_crossentropy")},
-                      MergeCase{"auc", loss("binary_crossentropy", true)}));
+                      MergeCase{"auc", loss("binary_crossentropy", true)}),
+    [](const ::testing::TestParamInfo<MergeCase>& p) {
+      return p.param.metric + "_" + p.param.loss.name + (p.param.loss.from_logits ? "_from_logits" : "");
+    });
 
 TEST(StateMerge, MeanOfLossSums) {
   // The model's running loss: per-rank (sum, count) pairs add up to the global mean.

@@ -2,7 +2,7 @@
 // gradients (535,818 floats, 2.1 MB) takes, and how much of it the
 // GradientReducer hides behind compute. Not a ctest; run by hand:
 //
-//   mpiexec -n 2 build/tests/mpi/dist_allreduce_overlap_bench [iterations] [batch per rank] [binomial]
+//   mpiexec -n 2 build/tests/bench/dist_allreduce_overlap_bench [iterations] [batch per rank] [binomial]
 //
 // "binomial" keeps Open MPI's default non-blocking algorithm (ring_allreduce off).
 //
