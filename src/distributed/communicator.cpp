@@ -46,7 +46,8 @@ std::string_view label_for(std::string_view what, const char* verb, std::size_t 
   return {buf.data(), static_cast<std::size_t>(std::clamp(len, 0, static_cast<int>(buf.size()) - 1))};
 }
 
-// Open MPI's all-reduce slows down ~10x above 32 MiB: large spans go in pieces.
+// Open MPI's all-reduce slows down sharply above 32 MiB (docs/benchmarks.md):
+// large spans go in pieces.
 template <class T>
 constexpr std::size_t kChunk = kMaxBucketBytes / sizeof(T);
 

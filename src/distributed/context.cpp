@@ -25,7 +25,7 @@ void check_init(int rc, const char* call) {
 
 // A process started without a launcher, or a job whose ranks all run on this
 // host, talks through shared memory: Open MPI's default pml selection first
-// probes UCX's network devices, which costs ~0.2 s of MPI_Init and ends in ob1
+// probes UCX's network devices, which costs a noticeable part of MPI_Init and ends in ob1
 // anyway on machines without InfiniBand. Ask for ob1 directly there; a pml
 // the user chose (OMPI_MCA_pml) is kept, and multi-node jobs are left alone.
 void prefer_shared_memory_pml() {
@@ -37,7 +37,7 @@ void prefer_shared_memory_pml() {
 }
 
 // Between two MPI_Test calls. A non-blocking collective advances one round per
-// MPI_Test, so sleeping (or sched_yield on a busy machine: measured 15x slower)
+// MPI_Test, so sleeping (or sched_yield on a busy machine: much slower)
 // while it runs multiplies its time. For the first second the loop spins on
 // MPI_Test like MPI_Wait does (Open MPI yields inside its progress loop when
 // the node is oversubscribed); after that the job is probably stalling and it
@@ -110,8 +110,8 @@ Context::~Context() {
 // Open MPI's non-blocking all-reduce (coll/libnbc) picks a binomial reduce +
 // broadcast whenever the buffer is MPI_IN_PLACE or there are fewer than 4 ranks
 // (nbc_iallreduce.c, nbc_allreduce_init), which moves every byte through rank 0
-// twice: 2.1 MB on 2 ranks took 0.49 ms, against 0.23 ms with libnbc's ring
-// (reduce-scatter + all-gather), the speed of the blocking MPI_Allreduce. So
+// twice: about twice the time of libnbc's ring (reduce-scatter + all-gather),
+// the speed of the blocking MPI_Allreduce (docs/benchmarks.md). So
 // all-reduces of at least kRingMinBytes select the ring through the MPI tool
 // interface (control variable "coll_libnbc_iallreduce_algorithm", scope ALL:
 // set identically on every rank, as a function of the size only). Either way
@@ -119,8 +119,8 @@ Context::~Context() {
 // copies it to the others. With another MPI library the variable does not exist
 // and nothing changes. The original value is restored at the end. The tool
 // interface is opened at the first all-reduce that wants the ring, not in
-// MPI_Init: MPI_T_init_thread registers every component's variables, which took
-// 0.2 s of a 2-rank job's start-up, and jobs on one host send their gradients
+// MPI_Init: MPI_T_init_thread registers every component's variables, a large
+// part of a 2-rank job's start-up, and jobs on one host send their gradients
 // through shared memory, so they never need it.
 namespace {
 constexpr std::size_t kRingMinBytes = 64 << 10;  // libnbc's own small-message bound

@@ -1,8 +1,8 @@
 // SharedExchange (internal): the GradientReducer's transport when every rank runs
 // on one node. The ranks map one POSIX shared-memory segment and sum the
 // gradients there directly, with no MPI call in the step: Open MPI's all-reduce
-// moves every byte through its own buffers (2.1 MB on 2 ranks took ~0.4 ms of
-// CPU per rank inside backward, plus a separate pass dividing by the count).
+// moves every byte through its own buffers (CPU time of every rank inside
+// backward, plus a separate pass dividing by the count; docs/benchmarks.md).
 //
 // Each bucket is cut into P parts, one per rank (its "owner"). Per step:
 //   publish(b)  this rank copies the parts of bucket b that other ranks own into

@@ -56,7 +56,7 @@ struct CommunicatorOptions {
   // Exit code given to MPI_Abort when a stall ends the job.
   int stall_exit_code = 1;
   // Large non-blocking all-reduces use Open MPI's ring algorithm instead of its
-  // in-place default, a binomial tree (2x faster on 2 ranks; see context.cpp).
+  // in-place default, a binomial tree (faster; docs/benchmarks.md).
   bool ring_allreduce = true;
 };
 
@@ -89,7 +89,7 @@ class Communicator {
   std::chrono::duration<double> stall_timeout() const;
 
   // In-place sums over all ranks. Spans above 16 MiB go in 16 MiB pieces (Open
-  // MPI's all-reduce is ~10x slower above 32 MiB). `what` names the operation in
+  // MPI's all-reduce slows down sharply above 32 MiB). `what` names the operation in
   // stall messages (default: "all-reduce (sum) of N floats").
   void allreduce_sum(std::span<float> data, std::string_view what = {});
   void allreduce_sum(std::span<double> data, std::string_view what = {});

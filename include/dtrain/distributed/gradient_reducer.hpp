@@ -62,7 +62,7 @@ struct Bucket {
 
 // 512 KiB: the MLP 784-512-256-10's first kernel (1.6 MB, the last gradient
 // backward finishes) is reduced in 4 pieces while its matmul computes the rest;
-// per-call overhead stays negligible (~20 µs per all-reduce on shared memory).
+// per-call overhead stays small (figures in docs/benchmarks.md).
 inline constexpr std::size_t kDefaultBucketBytes = std::size_t{512} << 10;
 inline constexpr std::size_t kMaxBucketBytes = std::size_t{16} << 20;     // 16 MiB
 
