@@ -4,8 +4,9 @@
 #include <filesystem>
 #include <set>
 
-#include "atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "h5io.hpp"
+#include "io_errors.hpp"
 #include "layout.hpp"
 #include "core/xxh64.hpp"
 
@@ -269,9 +270,9 @@ void save_checkpoint(const std::string& path, const CheckpointState& state, cons
     throw CheckpointError(path + ": cannot write checkpoint (temporary " + tmp.path().string() +
                           "): " + e.what());
   }
-  fsync_file(tmp.path());
+  as_checkpoint_error([&] { fsync_file(tmp.path()); });
   if (hooks.on_stage) hooks.on_stage("flushed");
-  commit(tmp, final_path);
+  as_checkpoint_error([&] { commit(tmp, final_path); });
   if (hooks.on_stage) hooks.on_stage("renamed");
 }
 
