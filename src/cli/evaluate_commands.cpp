@@ -10,7 +10,10 @@
 #include "dtrain/model/hdf5_batch_source.hpp"
 #include "dtrain/optimizers/factory.hpp"
 
-#include <hdf5.h>
+#include "core/atomic_file.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5/errors.hpp"
+#include "hdf5/files.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -62,26 +65,23 @@ int evaluate(const EvalArgs& a) {
 }
 
 // Writes predictions [N, k] (float32) to /predictions of a new HDF5 file,
-// through a temporary file renamed at the end.
+// through a temporary file that is fsync'ed and renamed at the end.
 void write_predictions(const std::string& path, const Tensor& p, bool force) {
   namespace fs = std::filesystem;
   if (fs::exists(path) && !force) throw ArgumentError(path + ": exists (pass --force to replace it)");
-  const std::string tmp = path + ".tmp";
-  const hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) throw Error(path + ": cannot create the file");
-  std::vector<hsize_t> dims;
-  for (int i = 0; i < p.shape().rank(); ++i) dims.push_back(static_cast<hsize_t>(p.shape()[i]));
-  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t set = H5Dcreate2(file, "predictions", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
-  if (set >= 0) H5Dclose(set);
-  H5Sclose(space);
-  H5Fclose(file);
-  if (written < 0) {
-    fs::remove(tmp);
-    throw Error(path + ": writing the predictions failed");
+  TempPath tmp = TempPath::beside(path);
+  {
+    hdf5::QuietErrors quiet;
+    const hdf5::Errors errors(&hdf5::throw_as<Error>, path + ": ");
+    hdf5::File file = hdf5::create_file(tmp.path().string(), hdf5::IfExists::kFail, errors);
+    std::vector<std::int64_t> dims;
+    for (int i = 0; i < p.shape().rank(); ++i) dims.push_back(p.shape()[i]);
+    hdf5::write_floats(file.get(), "predictions", dims,
+                       std::span(p.data(), static_cast<std::size_t>(p.size())), errors);
+    if (!file.close()) errors.fail_hdf5("writing the predictions failed");
   }
-  fs::rename(tmp, path);
+  fsync_file(tmp.path());
+  commit(tmp, path);
 }
 
 int predict(const EvalArgs& a) {
