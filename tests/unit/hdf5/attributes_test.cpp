@@ -9,24 +9,20 @@
 #include <string>
 #include <vector>
 
-#include "hdf5/files.hpp"
 #include "hdf5/groups.hpp"
 #include "hdf5_test_util.hpp"
-#include "support/scratch_dir.hpp"
 
 namespace dtrain::hdf5 {
 namespace {
 
 using test::failure_of;
 
-class Hdf5Attributes : public ::testing::Test {
+class Hdf5Attributes : public test::FreshFile {
  protected:
   void SetUp() override {
-    path_ = dir_.file("attrs.h5");
-    file_ = create_file(path_, IfExists::kFail, errors());
-    root_ = open_group(file_.get(), "/", errors());
+    FreshFile::SetUp();
+    root_ = open_group(file(), "/", errors());
   }
-  Errors errors() const { return test::naming(path_); }
   hid_t root() const { return root_.get(); }
 
   // An attribute written with the plain C API (fixed-length text, or an array of numbers).
@@ -38,10 +34,6 @@ class Hdf5Attributes : public ::testing::Test {
     ASSERT_GE(H5Awrite(a.get(), type, data), 0);
   }
 
-  dtrain::testing::ScratchDir dir_;
-  QuietErrors quiet_;
-  std::string path_;
-  File file_;
   Group root_;
 };
 
@@ -99,9 +91,9 @@ TEST_F(Hdf5Attributes, WritingAgainReplacesTheValueAndItsType) {
 TEST_F(Hdf5Attributes, MissingAttributeNamesTheFileAndTheKey) {
   EXPECT_FALSE(has_attribute(root(), "seed"));
   EXPECT_EQ(failure_of([&] { read_int_attribute(root(), "seed", errors()); }),
-            path_ + ": attribute 'seed' is missing");
+            path() + ": attribute 'seed' is missing");
   EXPECT_EQ(failure_of([&] { read_string_attribute(root(), "format", errors()); }),
-            path_ + ": attribute 'format' is missing");
+            path() + ": attribute 'format' is missing");
   EXPECT_EQ(find_int_attribute(root(), "seed"), std::nullopt);
   EXPECT_EQ(find_strings_attribute(root(), "class_names"), std::nullopt);
 }
@@ -117,18 +109,18 @@ TEST_F(Hdf5Attributes, AValueOfAnotherKindIsNamed) {
   write_attribute(root(), "two", std::span<const std::string>(two), errors());
 
   EXPECT_EQ(failure_of([&] { read_int_attribute(root(), "name", errors()); }),
-            path_ + ": attribute 'name' is not a number");
+            path() + ": attribute 'name' is not a number");
   EXPECT_EQ(failure_of([&] { read_int_attribute(root(), "half", errors()); }),
-            path_ + ": attribute 'half' is not an integer");
+            path() + ": attribute 'half' is not an integer");
   EXPECT_EQ(read_int_attribute(root(), "three", errors()), 3) << "a float holding a whole number";
   EXPECT_EQ(failure_of([&] { read_uint_attribute(root(), "half", errors()); }),
-            path_ + ": attribute 'half' is not an integer");
+            path() + ": attribute 'half' is not an integer");
   EXPECT_EQ(failure_of([&] { read_string_attribute(root(), "step", errors()); }),
-            path_ + ": attribute 'step' is not text");
+            path() + ": attribute 'step' is not text");
   EXPECT_EQ(failure_of([&] { read_int_attribute(root(), "pair", errors()); }),
-            path_ + ": attribute 'pair' is not a single value");
+            path() + ": attribute 'pair' is not a single value");
   EXPECT_EQ(failure_of([&] { read_string_attribute(root(), "two", errors()); }),
-            path_ + ": attribute 'two' is not a single string");
+            path() + ": attribute 'two' is not a single string");
   EXPECT_EQ(find_int_attribute(root(), "name"), std::nullopt);
   EXPECT_EQ(find_int_attribute(root(), "half"), std::nullopt);
   EXPECT_EQ(find_int_attribute(root(), "three"), 3);

@@ -8,25 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "hdf5/files.hpp"
 #include "hdf5/groups.hpp"
 #include "hdf5_test_util.hpp"
-#include "support/scratch_dir.hpp"
 
 namespace dtrain::hdf5 {
 namespace {
 
 using test::failure_of;
 
-class Hdf5Datasets : public ::testing::Test {
+class Hdf5Datasets : public test::FreshFile {
  protected:
-  void SetUp() override {
-    path_ = dir_.file("data.h5");
-    file_ = create_file(path_, IfExists::kFail, errors());
-  }
-  Errors errors() const { return test::naming(path_); }
-  hid_t file() const { return file_.get(); }
-
   // A [rows] dataset of `type` written with the plain C API.
   void write_raw(const std::string& name, hid_t type, hsize_t rows, const void* data) {
     Dataspace space(H5Screate_simple(1, &rows, nullptr));
@@ -34,11 +25,6 @@ class Hdf5Datasets : public ::testing::Test {
     ASSERT_TRUE(d);
     ASSERT_GE(H5Dwrite(d.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
   }
-
-  dtrain::testing::ScratchDir dir_;
-  QuietErrors quiet_;
-  std::string path_;
-  File file_;
 };
 
 TEST_F(Hdf5Datasets, NumbersRoundTripWithTheirShape) {
@@ -89,10 +75,10 @@ TEST_F(Hdf5Datasets, TextRoundTrips) {
 
 TEST_F(Hdf5Datasets, ErrorsNameTheFileAndTheDataset) {
   EXPECT_EQ(failure_of([&] { open_dataset(file(), "/train/x", errors()); }),
-            path_ + ": dataset /train/x is missing");
+            path() + ": dataset /train/x is missing");
   create_group(file(), "/train", errors());
   EXPECT_EQ(failure_of([&] { open_dataset(file(), "/train", errors()); }),
-            path_ + ": /train is not a dataset");
+            path() + ": /train is not a dataset");
   write_string(file(), "/config", "{}", errors());
   const std::vector<std::string> two{"a", "b"};
   write_strings(file(), "/names", two, errors());
@@ -100,16 +86,16 @@ TEST_F(Hdf5Datasets, ErrorsNameTheFileAndTheDataset) {
   write_raw("/number", H5T_NATIVE_INT64, 1, &one);
   Dataset config = open_dataset(file(), "/config", errors());
   EXPECT_EQ(failure_of([&] { read_floats(config.get(), "/config", errors()); }),
-            path_ + ": /config is not numeric");
+            path() + ": /config is not numeric");
   EXPECT_EQ(failure_of([&] { read_string(file(), "/names", errors()); }),
-            path_ + ": /names is not a single string");
+            path() + ": /names is not a single string");
   EXPECT_EQ(failure_of([&] { read_strings(file(), "/config", errors()); }),
-            path_ + ": /config is not a list of strings");
-  EXPECT_EQ(failure_of([&] { read_strings(file(), "/number", errors()); }), path_ + ": /number is not text");
+            path() + ": /config is not a list of strings");
+  EXPECT_EQ(failure_of([&] { read_strings(file(), "/number", errors()); }), path() + ": /number is not text");
   EXPECT_EQ(failure_of([&] { read_string(file(), "/missing", errors()); }),
-            path_ + ": dataset /missing is missing");
+            path() + ": dataset /missing is missing");
   const auto again = failure_of([&] { write_string(file(), "/config", "{}", errors()); });
-  EXPECT_TRUE(again.starts_with(path_ + ": cannot create dataset /config (")) << again;
+  EXPECT_TRUE(again.starts_with(path() + ": cannot create dataset /config (")) << again;
 }
 
 }  // namespace

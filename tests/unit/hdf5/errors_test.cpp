@@ -18,11 +18,7 @@ TEST(Hdf5Errors, FailPutsThePrefixFirstAndThrowsTheCallersType) {
 }
 
 TEST(Hdf5Errors, FailHdf5AddsHdf5sInnermostMessageInTheCallersStyle) {
-  dtrain::testing::ScratchDir dir;
-  const std::string missing = dir.file("missing.h5");
-  QuietErrors quiet;
-  ASSERT_LT(H5Fopen(missing.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), 0);
-  const std::string hdf5_message = innermost_error();
+  const std::string hdf5_message = test::message_of_a_failed_open();
   ASSERT_FALSE(hdf5_message.empty());
 
   const Errors plain(&throw_as<test::TestError>, "");
@@ -38,10 +34,9 @@ TEST(Hdf5Errors, FailHdf5AddsHdf5sInnermostMessageInTheCallersStyle) {
 
 TEST(Hdf5Errors, FailHdf5ReadsTheStackOfTheCallThatJustFailed) {
   dtrain::testing::ScratchDir dir;
-  const std::string missing = dir.file("missing.h5");
   QuietErrors quiet;
-  ASSERT_LT(H5Fopen(missing.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), 0);
-  const std::string expected = innermost_error();
+  ASSERT_LT(H5Fopen(dir.file("missing.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), 0);
+  const std::string expected = innermost_error();  // read, and left on the stack
   EXPECT_EQ(failure_of([&] { test::naming("f").fail_hdf5("cannot open"); }),
             "f: cannot open (" + expected + ")");
 }

@@ -8,29 +8,14 @@
 #include <vector>
 
 #include "hdf5/datasets.hpp"
-#include "hdf5/files.hpp"
 #include "hdf5_test_util.hpp"
-#include "support/scratch_dir.hpp"
 
 namespace dtrain::hdf5 {
 namespace {
 
 using test::failure_of;
 
-class Hdf5Groups : public ::testing::Test {
- protected:
-  void SetUp() override {
-    path_ = dir_.file("tree.h5");
-    file_ = create_file(path_, IfExists::kFail, errors());
-  }
-  Errors errors() const { return test::naming(path_); }
-  hid_t file() const { return file_.get(); }
-
-  dtrain::testing::ScratchDir dir_;
-  QuietErrors quiet_;
-  std::string path_;
-  File file_;
-};
+class Hdf5Groups : public test::FreshFile {};
 
 TEST_F(Hdf5Groups, CreateGroupMakesTheGroupsOnTheWay) {
   create_group(file(), "/optimizer/slots/dense_1", errors());
@@ -55,10 +40,10 @@ TEST_F(Hdf5Groups, ADanglingSoftLinkDoesNotExist) {
 
 TEST_F(Hdf5Groups, MissingGroupIsNamed) {
   EXPECT_EQ(failure_of([&] { open_group(file(), "/history", errors()); }),
-            path_ + ": group /history is missing");
+            path() + ": group /history is missing");
   create_group(file(), "/a", errors());
   const auto msg = failure_of([&] { create_group(file(), "/a", errors()); });
-  EXPECT_TRUE(msg.starts_with(path_ + ": cannot create group /a (")) << msg;
+  EXPECT_TRUE(msg.starts_with(path() + ": cannot create group /a (")) << msg;
 }
 
 TEST_F(Hdf5Groups, DatasetPathsListsEveryDatasetBelowAGroupInNameOrder) {
