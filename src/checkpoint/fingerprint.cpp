@@ -2,9 +2,13 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "h5io.hpp"
-#include "layout.hpp"
 #include "core/xxh64.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5/errors.hpp"
+#include "hdf5/files.hpp"
+#include "hdf5/groups.hpp"
+#include "io_errors.hpp"
+#include "layout.hpp"
 
 namespace dtrain::checkpoint {
 namespace {
@@ -12,14 +16,14 @@ namespace {
 using namespace detail;
 
 // Type, shape and the first and last rows of one dataset into the hash.
-void add_dataset(Xxh64& h, hid_t file, const std::string& path) {
-  h5::Dataset d = h5::open_dataset(file, path);
-  h5::Datatype ftype(H5Dget_type(d.get()));
+void add_dataset(Xxh64& h, hid_t file, const std::string& path, const hdf5::Errors& errors) {
+  hdf5::Dataset d = hdf5::open_dataset(file, path, errors);
+  hdf5::Datatype ftype(H5Dget_type(d.get()));
   const H5T_class_t cls = H5Tget_class(ftype.get());
   const std::size_t size = H5Tget_size(ftype.get());
   const std::int64_t sign = cls == H5T_INTEGER ? H5Tget_sign(ftype.get()) : -1;
   const std::int64_t order = H5Tget_order(ftype.get());
-  const auto shape = h5::shape_of(d.get());
+  const auto shape = hdf5::dims_of(d.get());
   h.update(path);
   for (std::int64_t v : {static_cast<std::int64_t>(cls), static_cast<std::int64_t>(size), sign, order,
                          static_cast<std::int64_t>(shape.size())}) {
@@ -29,10 +33,10 @@ void add_dataset(Xxh64& h, hid_t file, const std::string& path) {
 
   // Variable-length data (strings, vlen) holds pointers in memory: type and shape only.
   if (cls == H5T_VLEN || cls == H5T_REFERENCE || H5Tis_variable_str(ftype.get()) > 0) return;
-  h5::Datatype mtype(H5Tget_native_type(ftype.get(), H5T_DIR_ASCEND));
+  hdf5::Datatype mtype(H5Tget_native_type(ftype.get(), H5T_DIR_ASCEND));
   if (!mtype) return;
   const std::size_t msize = H5Tget_size(mtype.get());
-  h5::Dataspace fspace(H5Dget_space(d.get()));
+  hdf5::Dataspace fspace(H5Dget_space(d.get()));
   if (shape.empty()) {  // scalar
     std::vector<unsigned char> buf(msize);
     if (H5Dread(d.get(), mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0) {
@@ -46,14 +50,13 @@ void add_dataset(Xxh64& h, hid_t file, const std::string& path) {
   std::size_t row_elems = 1;
   for (std::size_t i = 1; i < count.size(); ++i) row_elems *= count[i];
   std::vector<unsigned char> buf(row_elems * msize);
-  h5::Dataspace mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+  hdf5::Dataspace mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
   for (std::int64_t row : {std::int64_t{0}, shape[0] - 1}) {
     std::vector<hsize_t> start(shape.size(), 0);
     start[0] = static_cast<hsize_t>(row);
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
     if (H5Dread(d.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()) < 0) {
-      throw CheckpointError("cannot read row " + std::to_string(row) + " of " + path +
-                            " (HDF5: " + h5::error_detail() + ")");
+      errors.fail_hdf5("cannot read row " + std::to_string(row) + " of " + path);
     }
     h.update(buf.data(), buf.size());
   }
@@ -67,13 +70,15 @@ std::string dataset_fingerprint(const std::string& h5_path) {
   if (ec) throw CheckpointError(h5_path + ": cannot fingerprint: " + ec.message());
   Xxh64 h;
   try {
-    h5::QuietErrors quiet;
-    if (H5Fis_hdf5(h5_path.c_str()) <= 0) throw CheckpointError("not an HDF5 file");
-    h5::File f = h5::open_file_read(h5_path);
+    hdf5::QuietErrors quiet;
+    const hdf5::Errors errors = hdf5_errors();
+    hdf5::File f = hdf5::open_file_read(h5_path, errors, {.damaged = kDamagedFile});
     const std::uint64_t size = bytes;
     h.update(&size, sizeof size);
-    h5::Group root(H5Gopen2(f.get(), "/", H5P_DEFAULT));
-    for (const auto& path : h5::dataset_paths(root.get())) add_dataset(h, f.get(), "/" + path);
+    hdf5::Group root(H5Gopen2(f.get(), "/", H5P_DEFAULT));
+    for (const auto& path : hdf5::dataset_paths(root.get(), errors)) {
+      add_dataset(h, f.get(), "/" + path, errors);
+    }
   } catch (const CheckpointError& e) {
     throw CheckpointError(h5_path + ": cannot fingerprint: " + e.what());
   }

@@ -5,7 +5,8 @@
 #include <filesystem>
 #include <set>
 
-#include "atomic_file.hpp"
+#include "core/atomic_file.hpp"
+#include "io_errors.hpp"
 #include "layout.hpp"
 
 namespace dtrain::checkpoint {
@@ -123,7 +124,7 @@ std::vector<std::string> apply_retention(const std::string& dir, const Retention
     if (fs::remove(r.entry.path, ec)) deleted.push_back(r.entry.path);
   }
   if (!deleted.empty()) {
-    detail::fsync_directory(dir);
+    detail::as_checkpoint_error([&] { fsync_directory(dir); });
   }
   return deleted;
 }

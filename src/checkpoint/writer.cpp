@@ -4,10 +4,15 @@
 #include <filesystem>
 #include <set>
 
-#include "atomic_file.hpp"
-#include "h5io.hpp"
-#include "layout.hpp"
+#include "core/atomic_file.hpp"
 #include "core/xxh64.hpp"
+#include "hdf5/attributes.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5/errors.hpp"
+#include "hdf5/files.hpp"
+#include "hdf5/groups.hpp"
+#include "io_errors.hpp"
+#include "layout.hpp"
 
 namespace dtrain::checkpoint {
 namespace detail {
@@ -134,14 +139,14 @@ class Writer {
               const std::string& prefix) {
     std::vector<std::string> names;
     for (const auto& a : list) names.push_back(a.name);
-    h5::write_strings(file_, names_path, names);
+    hdf5::write_strings(file_, names_path, names, errors_);
     for (std::size_t i = 0; i < list.size(); ++i) {
       const auto& a = list[i];
       const std::string path = prefix + a.name;
-      h5::Dataset d = h5::write_floats(file_, path, a.shape, a.data);
-      h5::write_attribute(d.get(), kArrayChecksumAttr, hashes[i]);
+      hdf5::Dataset d = hdf5::write_floats(file_, path, a.shape, a.data, errors_);
+      hdf5::write_attribute(d.get(), kArrayChecksumAttr, hashes[i], errors_);
       if constexpr (requires { a.trainable; }) {
-        h5::write_attribute(d.get(), "trainable", static_cast<std::int8_t>(a.trainable ? 1 : 0));
+        hdf5::write_attribute(d.get(), "trainable", static_cast<std::int8_t>(a.trainable ? 1 : 0), errors_);
       }
       d.reset();
       stage("dataset:" + path);
@@ -149,55 +154,55 @@ class Writer {
   }
 
   void root(const CheckpointState& s, const std::string& created, std::uint64_t checksum) {
-    h5::Group r(H5Gopen2(file_, "/", H5P_DEFAULT));
-    h5::write_attribute(r.get(), "format", s.format);
-    h5::write_attribute(r.get(), "format_version", s.format_version);
-    h5::write_attribute(r.get(), "created", created);
-    h5::write_attribute(r.get(), "dtrain_version", s.dtrain_version);
-    h5::write_attribute(r.get(), "step", s.progress.global_step);
-    h5::write_attribute(r.get(), "epoch", s.progress.epoch);
-    h5::write_attribute(r.get(), "world_size", s.progress.world_size);
-    h5::write_attribute(r.get(), "seed", s.progress.seed);
+    hdf5::Group r(H5Gopen2(file_, "/", H5P_DEFAULT));
+    hdf5::write_attribute(r.get(), "format", s.format, errors_);
+    hdf5::write_attribute(r.get(), "format_version", s.format_version, errors_);
+    hdf5::write_attribute(r.get(), "created", created, errors_);
+    hdf5::write_attribute(r.get(), "dtrain_version", s.dtrain_version, errors_);
+    hdf5::write_attribute(r.get(), "step", s.progress.global_step, errors_);
+    hdf5::write_attribute(r.get(), "epoch", s.progress.epoch, errors_);
+    hdf5::write_attribute(r.get(), "world_size", s.progress.world_size, errors_);
+    hdf5::write_attribute(r.get(), "seed", s.progress.seed, errors_);
     if (s.monitor) {
-      h5::write_attribute(r.get(), "monitor", s.monitor->name);
-      h5::write_attribute(r.get(), "monitor_value", s.monitor->value);
+      hdf5::write_attribute(r.get(), "monitor", s.monitor->name, errors_);
+      hdf5::write_attribute(r.get(), "monitor_value", s.monitor->value, errors_);
     }
-    h5::write_attribute(r.get(), "checksum_algorithm", std::string("xxh64"));
-    h5::write_attribute(r.get(), kChecksumAttr, checksum);
+    hdf5::write_attribute(r.get(), "checksum_algorithm", std::string("xxh64"), errors_);
+    hdf5::write_attribute(r.get(), kChecksumAttr, checksum, errors_);
   }
 
   void model(const CheckpointState& s, const ArrayHashes& hashes) {
-    h5::Group g = h5::create_group(file_, kModelGroup);
-    h5::write_attribute(g.get(), "name", s.model.name);
-    h5::write_attribute(g.get(), "seed", s.model.seed);
+    hdf5::Group g = hdf5::create_group(file_, kModelGroup, errors_);
+    hdf5::write_attribute(g.get(), "name", s.model.name, errors_);
+    hdf5::write_attribute(g.get(), "seed", s.model.seed, errors_);
     g.reset();
-    h5::write_string(file_, kModelConfig, s.model.config_json);
-    h5::create_group(file_, "/model/weights");
+    hdf5::write_string(file_, kModelConfig, s.model.config_json, errors_);
+    hdf5::create_group(file_, "/model/weights", errors_);
     arrays(s.model.weights, hashes.weights, kWeightNames, kWeightsPrefix);
   }
 
   void optimizer(const CheckpointState& s, const ArrayHashes& hashes) {
     const auto& o = s.optimizer;
-    h5::Group g = h5::create_group(file_, kOptimizerGroup);
-    h5::write_attribute(g.get(), "name", o.name);
-    h5::write_attribute(g.get(), "iterations", o.iterations);
-    h5::write_attribute(g.get(), "learning_rate", o.learning_rate);
+    hdf5::Group g = hdf5::create_group(file_, kOptimizerGroup, errors_);
+    hdf5::write_attribute(g.get(), "name", o.name, errors_);
+    hdf5::write_attribute(g.get(), "iterations", o.iterations, errors_);
+    hdf5::write_attribute(g.get(), "learning_rate", o.learning_rate, errors_);
     g.reset();
-    h5::write_string(file_, kOptimizerConfig, o.config_json);
-    h5::create_group(file_, "/optimizer/slots");
-    h5::create_group(file_, "/optimizer/global");
+    hdf5::write_string(file_, kOptimizerConfig, o.config_json, errors_);
+    hdf5::create_group(file_, "/optimizer/slots", errors_);
+    hdf5::create_group(file_, "/optimizer/global", errors_);
     arrays(o.slots, hashes.slots, kSlotNames, kSlotsPrefix);
     arrays(o.globals, hashes.globals, kGlobalNames, kGlobalsPrefix);
   }
 
   void progress(const CheckpointState& s) {
     const auto& p = s.progress;
-    h5::Group g = h5::create_group(file_, kProgressGroup);
-    h5::write_attribute(g.get(), "step_in_epoch", p.step_in_epoch);
-    h5::write_attribute(g.get(), "threads", p.threads);
-    h5::write_attribute(g.get(), "dataset_fingerprint", p.dataset_fingerprint);
-    h5::Group rng = h5::create_group(file_, kRngGroup);
-    for (const auto& [key, value] : p.rng) h5::write_attribute(rng.get(), key, value);
+    hdf5::Group g = hdf5::create_group(file_, kProgressGroup, errors_);
+    hdf5::write_attribute(g.get(), "step_in_epoch", p.step_in_epoch, errors_);
+    hdf5::write_attribute(g.get(), "threads", p.threads, errors_);
+    hdf5::write_attribute(g.get(), "dataset_fingerprint", p.dataset_fingerprint, errors_);
+    hdf5::Group rng = hdf5::create_group(file_, kRngGroup, errors_);
+    for (const auto& [key, value] : p.rng) hdf5::write_attribute(rng.get(), key, value, errors_);
   }
 
   void callbacks(const CheckpointState& s) {
@@ -206,33 +211,36 @@ class Writer {
       names.push_back(c.name);
       states.push_back(c.json);
     }
-    h5::write_strings(file_, kCallbackNames, names);
-    h5::write_strings(file_, kCallbackStates, states);
+    hdf5::write_strings(file_, kCallbackNames, names, errors_);
+    hdf5::write_strings(file_, kCallbackStates, states, errors_);
   }
 
   void metric_states(const CheckpointState& s) {
-    h5::create_group(file_, kMetricStatesGroup);
+    hdf5::create_group(file_, kMetricStatesGroup, errors_);
     for (const auto& [name, values] : s.metric_states) {
       const std::int64_t n = static_cast<std::int64_t>(values.size());
-      h5::write_doubles(file_, std::string(kMetricStatesGroup) + "/" + name, std::span(&n, 1), values);
+      hdf5::write_doubles(file_, std::string(kMetricStatesGroup) + "/" + name, std::span(&n, 1), values,
+                          errors_);
     }
   }
 
   // One float64 dataset per column ([rows]), the column order in attribute `columns`.
   void history(const CheckpointState& s) {
     const auto& h = s.history;
-    h5::Group g = h5::create_group(file_, kHistoryGroup);
-    h5::write_attribute(g.get(), "columns", std::span<const std::string>(h.columns));
+    hdf5::Group g = hdf5::create_group(file_, kHistoryGroup, errors_);
+    hdf5::write_attribute(g.get(), "columns", std::span<const std::string>(h.columns), errors_);
     const std::int64_t rows = static_cast<std::int64_t>(h.rows.size());
     for (std::size_t c = 0; c < h.columns.size(); ++c) {
       std::vector<double> column;
       for (const auto& row : h.rows) column.push_back(row[c]);
-      h5::write_doubles(file_, std::string(kHistoryGroup) + "/" + h.columns[c], std::span(&rows, 1), column);
+      hdf5::write_doubles(file_, std::string(kHistoryGroup) + "/" + h.columns[c], std::span(&rows, 1), column,
+                          errors_);
     }
   }
 
   hid_t file_;
   const SaveHooks& hooks_;
+  const hdf5::Errors errors_ = hdf5_errors();
 };
 
 }  // namespace
@@ -259,19 +267,20 @@ void save_checkpoint(const std::string& path, const CheckpointState& state, cons
 
   TempPath tmp = TempPath::beside(final_path);
   try {
-    h5::QuietErrors quiet;
-    h5::File f = h5::create_file(tmp.path().string());
+    hdf5::QuietErrors quiet;
+    const hdf5::Errors errors = hdf5_errors();
+    hdf5::File f = hdf5::create_file(tmp.path().string(), hdf5::IfExists::kFail, errors);
     Writer(f.get(), hooks).all(state, created, hashes, checksum);
     if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0 || !f.close()) {
-      throw CheckpointError("cannot flush and close the file (HDF5: " + h5::error_detail() + ")");
+      errors.fail_hdf5("cannot flush and close the file");
     }
   } catch (const CheckpointError& e) {
     throw CheckpointError(path + ": cannot write checkpoint (temporary " + tmp.path().string() +
                           "): " + e.what());
   }
-  fsync_file(tmp.path());
+  as_checkpoint_error([&] { fsync_file(tmp.path()); });
   if (hooks.on_stage) hooks.on_stage("flushed");
-  commit(tmp, final_path);
+  as_checkpoint_error([&] { commit(tmp, final_path); });
   if (hooks.on_stage) hooks.on_stage("renamed");
 }
 

@@ -4,11 +4,11 @@
 
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
+#include "dtrain/data/predictions.hpp"
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
 
-#include <hdf5.h>
 
 #include <filesystem>
 #include <iostream>
@@ -46,29 +46,6 @@ int evaluate(const EvalArgs& a) {
   }
 }
 
-// Writes predictions [N, k] (float32) to /predictions of a new HDF5 file,
-// through a temporary file renamed at the end.
-void write_predictions(const std::string& path, const Tensor& p, bool force) {
-  namespace fs = std::filesystem;
-  if (fs::exists(path) && !force) throw ArgumentError(path + ": exists (pass --force to replace it)");
-  const std::string tmp = path + ".tmp";
-  const hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) throw Error(path + ": cannot create the file");
-  std::vector<hsize_t> dims;
-  for (int i = 0; i < p.shape().rank(); ++i) dims.push_back(static_cast<hsize_t>(p.shape()[i]));
-  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t set = H5Dcreate2(file, "predictions", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data());
-  if (set >= 0) H5Dclose(set);
-  H5Sclose(space);
-  H5Fclose(file);
-  if (written < 0) {
-    fs::remove(tmp);
-    throw Error(path + ": writing the predictions failed");
-  }
-  fs::rename(tmp, path);
-}
-
 int predict(const EvalArgs& a) {
   auto model = Model::load(a.checkpoint);
   data::ShardReaderOptions o;
@@ -88,7 +65,7 @@ int predict(const EvalArgs& a) {
     at += b.x.size();
   }
   const auto p = model.predict(x, a.batch_size);
-  write_predictions(a.output, p, a.force);
+  data::write_predictions(a.output, p, a.force);
   std::cout << "Wrote " << p.shape().str() << " predictions to " << a.output << ":/predictions\n";
   return kExitOk;
 }

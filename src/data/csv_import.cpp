@@ -1,6 +1,7 @@
 // dtrain data import-csv: a CSV table into HDF5 (features float32, labels int64 or float32).
 #include "dataset_writer.hpp"
-#include "h5_util.hpp"
+#include "hdf5_files.hpp"
+#include "rows.hpp"
 
 #include "dtrain/data/error.hpp"
 #include "dtrain/data/import.hpp"
@@ -87,7 +88,7 @@ class CsvImporter {
     if (!in) throw DataError(o_.input + ": cannot open");
     AtomicOutput out(o_.output, o_.force);
     {
-      h5::File file = h5::create(out.temp_path());
+      hdf5::File file = create(out.temp_path());
       read_all(in, file.get());
       finish(file.get());
       close_file(file, out.temp_path());
@@ -203,8 +204,8 @@ class CsvImporter {
   void ensure_writer(hid_t file) {
     if (writer_) return;
     // x is written now; y is written at the end (class names need every label).
-    writer_ = std::make_unique<h5::Appender>(file, "x", H5T_IEEE_F32LE,
-                                             Shape{static_cast<std::int64_t>(features_.size())});
+    writer_ = std::make_unique<rows::Appender>(file, "x", H5T_IEEE_F32LE,
+                                               Shape{static_cast<std::int64_t>(features_.size())});
   }
 
   void flush(hid_t file) {
@@ -223,7 +224,7 @@ class CsvImporter {
     if (o_.regression) {
       attrs.task = Task::kRegression;
       const auto k = static_cast<std::int64_t>(labels_.size());
-      h5::Appender y(file, "y", H5T_IEEE_F32LE, Shape{k});
+      rows::Appender y(file, "y", H5T_IEEE_F32LE, Shape{k});
       y.append(y_.data(), rows_, H5T_NATIVE_FLOAT);
     } else {
       std::vector<std::int64_t> ids(class_text_.size());
@@ -246,7 +247,7 @@ class CsvImporter {
         for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = index[class_text_[i]];
         attrs.num_classes = next;
       }
-      h5::Appender y(file, "y", H5T_STD_I64LE, Shape{});
+      rows::Appender y(file, "y", H5T_STD_I64LE, Shape{});
       y.append(ids.data(), rows_, H5T_NATIVE_INT64);
     }
     write_root_attributes(file, attrs);
@@ -261,7 +262,7 @@ class CsvImporter {
   std::vector<std::string> class_text_;
   bool all_numeric_ = true;
   std::optional<std::string> bad_label_;
-  std::unique_ptr<h5::Appender> writer_;
+  std::unique_ptr<rows::Appender> writer_;
   std::int64_t rows_ = 0, pending_ = 0;
 };
 

@@ -1,7 +1,10 @@
 #include "dtrain/data/dataset.hpp"
 
 #include "dtrain/data/error.hpp"
-#include "h5_util.hpp"
+#include "hdf5/attributes.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5/groups.hpp"
+#include "hdf5_files.hpp"
 #include "row_source.hpp"
 
 #include <algorithm>
@@ -16,19 +19,19 @@ constexpr std::int64_t kScanBytes = 4 * 1024 * 1024;  // rows per streamed block
 SplitInfo read_split(hid_t file, const std::string& path, const std::string& name) {
   SplitInfo s;
   s.name = name;
-  h5::Dataset x = h5::open_dataset(file, path, s.x_path());
-  h5::Dataset y = h5::open_dataset(file, path, s.y_path());
-  const auto xd = h5::dims_of(x.get());
-  const auto yd = h5::dims_of(y.get());
+  hdf5::Dataset x = hdf5::open_dataset(file, s.x_path(), read_errors(path));
+  hdf5::Dataset y = hdf5::open_dataset(file, s.y_path(), read_errors(path));
+  const auto xd = hdf5::dims_of(x.get());
+  const auto yd = hdf5::dims_of(y.get());
   if (xd.size() < 2 || static_cast<int>(xd.size()) > Shape::kMaxRank) {
-    throw DataError(path + ": " + s.x_path() + " has shape " + h5::dims_text(xd) +
+    throw DataError(path + ": " + s.x_path() + " has shape " + hdf5::dims_text(xd) +
                     ", expected [N, features...] with 1 to " + std::to_string(Shape::kMaxRank - 1) +
                     " feature dimensions");
   }
   s.rows = xd[0];
   s.sample_shape = Shape(std::vector<std::int64_t>(xd.begin() + 1, xd.end()));
 
-  h5::Datatype xt(H5Dget_type(x.get()));
+  hdf5::Datatype xt(H5Dget_type(x.get()));
   const auto xclass = H5Tget_class(xt.get());
   const auto xsize = H5Tget_size(xt.get());
   if (xclass == H5T_FLOAT && xsize == 4) {
@@ -37,7 +40,7 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
     s.x_type = StorageType::kFloat64;
   } else if (xclass == H5T_INTEGER && xsize == 1 && H5Tget_sign(xt.get()) == H5T_SGN_NONE) {
     s.x_type = StorageType::kUint8;
-    const auto scale = h5::read_double_attribute(x.get(), "scale");
+    const auto scale = hdf5::find_double_attribute(x.get(), "scale");
     if (!scale) {
       throw DataError(path + ": " + s.x_path() +
                       " is uint8 but has no numeric 'scale' attribute (value = stored * scale)");
@@ -47,28 +50,28 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
     }
     s.scale = static_cast<float>(*scale);
   } else {
-    throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + h5::dtype_text(x.get()) +
+    throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + hdf5::dtype_text(x.get()) +
                     " (expected float32, float64, or uint8 with a 'scale' attribute)");
   }
 
-  h5::Datatype yt(H5Dget_type(y.get()));
+  hdf5::Datatype yt(H5Dget_type(y.get()));
   const auto yclass = H5Tget_class(yt.get());
   if (yclass == H5T_INTEGER) {
     s.task = Task::kClassification;
     if (yd.size() != 1) {
-      throw DataError(path + ": " + s.y_path() + " has shape " + h5::dims_text(yd) +
+      throw DataError(path + ": " + s.y_path() + " has shape " + hdf5::dims_text(yd) +
                       ", expected [N] class ids");
     }
   } else if (yclass == H5T_FLOAT) {
     s.task = Task::kRegression;
     if (yd.size() != 1 && yd.size() != 2) {
-      throw DataError(path + ": " + s.y_path() + " has shape " + h5::dims_text(yd) +
+      throw DataError(path + ": " + s.y_path() + " has shape " + hdf5::dims_text(yd) +
                       ", expected [N] or [N, k] float targets");
     }
     s.targets = yd.size() == 2 ? yd[1] : 1;
     if (s.targets < 1) throw DataError(path + ": " + s.y_path() + " has no target columns");
   } else {
-    throw DataError(path + ": " + s.y_path() + " has unsupported dtype " + h5::dtype_text(y.get()) +
+    throw DataError(path + ": " + s.y_path() + " has unsupported dtype " + hdf5::dtype_text(y.get()) +
                     " (expected int64 class ids or float32 targets)");
   }
   if (yd.empty() || yd[0] != s.rows) {
@@ -117,42 +120,42 @@ const SplitInfo& DatasetInfo::split(const std::string& name) const {
 }
 
 DatasetInfo read_dataset_info(const std::string& path) {
-  h5::File file = h5::open_read(path);
+  hdf5::File file = open_read(path);
   const hid_t f = file.get();
   DatasetInfo info;
   info.path = path;
 
-  if (auto format = h5::read_string_attribute(f, "format"); format && *format != kDatasetFormat) {
+  if (auto format = hdf5::find_string_attribute(f, "format"); format && *format != kDatasetFormat) {
     throw DataError(path + ": root attribute format = \"" + *format + "\", not a dtrain dataset");
   }
-  if (auto v = h5::read_int_attribute(f, "format_version"); v && *v > kDatasetFormatVersion) {
+  if (auto v = hdf5::find_int_attribute(f, "format_version"); v && *v > kDatasetFormatVersion) {
     throw DataError(path + ": dataset format_version " + std::to_string(*v) +
                     " is newer than this dtrain reads (" + std::to_string(kDatasetFormatVersion) + ")");
   }
-  for (const auto& name : h5::attribute_names(f)) {
-    info.attributes.emplace_back(name, h5::attribute_text(f, name));
+  for (const auto& name : hdf5::find_attribute_names(f).value_or(std::vector<std::string>{})) {
+    info.attributes.emplace_back(name, hdf5::attribute_text(f, name));
   }
-  info.source = h5::read_string_attribute(f, "source").value_or("");
-  info.class_names = h5::read_string_array_attribute(f, "class_names");
-  if (auto seed = h5::read_int_attribute(f, "split_seed")) {
+  info.source = hdf5::find_string_attribute(f, "source").value_or("");
+  info.class_names = hdf5::find_strings_attribute(f, "class_names").value_or(std::vector<std::string>{});
+  if (auto seed = hdf5::find_int_attribute(f, "split_seed")) {
     SplitRecord r;
     r.seed = static_cast<std::uint64_t>(*seed);
-    r.test_fraction = h5::read_double_attribute(f, "test_fraction").value_or(0.0);
-    r.val_fraction = h5::read_double_attribute(f, "val_fraction").value_or(0.0);
-    r.stratified = h5::read_int_attribute(f, "stratified").value_or(0) != 0;
+    r.test_fraction = hdf5::find_double_attribute(f, "test_fraction").value_or(0.0);
+    r.val_fraction = hdf5::find_double_attribute(f, "val_fraction").value_or(0.0);
+    r.stratified = hdf5::find_int_attribute(f, "stratified").value_or(0) != 0;
     info.split_record = r;
   }
 
-  if (!h5::exists(f, "/train") && (h5::exists(f, "/x") || h5::exists(f, "/y"))) {
+  if (!hdf5::exists(f, "/train") && (hdf5::exists(f, "/x") || hdf5::exists(f, "/y"))) {
     info.unsplit = true;
     info.splits.push_back(read_split(f, path, ""));
   } else {
-    if (!h5::exists(f, "/train")) {
+    if (!hdf5::exists(f, "/train")) {
       throw DataError(path + ": dataset /train/x is missing (expected /train/x and /train/y, or "
                              "/x and /y in an unsplit file)");
     }
     for (const char* name : kSplitNames) {
-      if (h5::exists(f, std::string("/") + name)) info.splits.push_back(read_split(f, path, name));
+      if (hdf5::exists(f, std::string("/") + name)) info.splits.push_back(read_split(f, path, name));
     }
   }
   info.task = info.splits.front().task;
@@ -173,7 +176,7 @@ DatasetInfo read_dataset_info(const std::string& path) {
     }
   }
   if (info.task == Task::kClassification) {
-    const auto nc = h5::read_int_attribute(f, "num_classes");
+    const auto nc = hdf5::find_int_attribute(f, "num_classes");
     if (!nc) {
       throw DataError(path + ": root attribute num_classes is missing (required when y holds "
                              "class ids)");

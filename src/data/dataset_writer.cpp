@@ -1,6 +1,8 @@
 #include "dataset_writer.hpp"
 
 #include "dtrain/data/error.hpp"
+#include "hdf5/attributes.hpp"
+#include "hdf5_files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -45,10 +47,10 @@ void AtomicOutput::commit() {
   committed_ = true;
 }
 
-h5::Group SplitWriter::make_group(hid_t file, const std::string& name) {
-  if (name.empty()) return h5::Group(H5Gopen2(file, "/", H5P_DEFAULT));
-  h5::Group g(H5Gcreate2(file, ("/" + name).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (!g) throw Error("cannot create group /" + name + ": " + h5::last_error_detail());
+hdf5::Group SplitWriter::make_group(hid_t file, const std::string& name) {
+  if (name.empty()) return hdf5::Group(H5Gopen2(file, "/", H5P_DEFAULT));
+  hdf5::Group g(H5Gcreate2(file, ("/" + name).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!g) throw Error("cannot create group /" + name + ": " + hdf5::innermost_error());
   return g;
 }
 
@@ -62,7 +64,7 @@ SplitWriter::SplitWriter(hid_t file, const std::string& name, StorageType x_type
       y_(group_.get(), "y", task == Task::kClassification ? H5T_STD_I64LE : H5T_IEEE_F32LE,
          task == Task::kClassification ? Shape{} : Shape{targets}) {
   if (x_type == StorageType::kFloat64) throw ArgumentError("SplitWriter: x is written as float32 or uint8");
-  if (x_type == StorageType::kUint8) h5::write_attribute(x_.get(), "scale", scale);
+  if (x_type == StorageType::kUint8) hdf5::write_attribute(x_.get(), "scale", scale, write_errors());
 }
 
 void SplitWriter::append(const void* x, const void* y, std::int64_t rows) {
@@ -71,23 +73,24 @@ void SplitWriter::append(const void* x, const void* y, std::int64_t rows) {
 }
 
 void write_root_attributes(hid_t file, const RootAttributes& a) {
-  h5::write_attribute(file, "format", std::string(kDatasetFormat));
-  h5::write_attribute(file, "format_version", kDatasetFormatVersion);
-  if (a.task == Task::kClassification) h5::write_attribute(file, "num_classes", a.num_classes);
-  h5::write_attribute(file, "source", a.source);
+  const hdf5::Errors errors = write_errors();
+  hdf5::write_attribute(file, "format", std::string(kDatasetFormat), errors);
+  hdf5::write_attribute(file, "format_version", kDatasetFormatVersion, errors);
+  if (a.task == Task::kClassification) hdf5::write_attribute(file, "num_classes", a.num_classes, errors);
+  hdf5::write_attribute(file, "source", a.source, errors);
   if (a.split) {
-    h5::write_attribute(file, "split_seed", static_cast<std::int64_t>(a.split->seed));
-    h5::write_attribute(file, "test_fraction", a.split->test_fraction);
-    h5::write_attribute(file, "val_fraction", a.split->val_fraction);
-    h5::write_attribute(file, "stratified", static_cast<std::int64_t>(a.split->stratified ? 1 : 0));
+    hdf5::write_attribute(file, "split_seed", static_cast<std::int64_t>(a.split->seed), errors);
+    hdf5::write_attribute(file, "test_fraction", a.split->test_fraction, errors);
+    hdf5::write_attribute(file, "val_fraction", a.split->val_fraction, errors);
+    hdf5::write_attribute(file, "stratified", static_cast<std::int64_t>(a.split->stratified ? 1 : 0), errors);
   }
-  if (!a.class_names.empty()) h5::write_attribute(file, "class_names", a.class_names);
-  if (!a.feature_names.empty()) h5::write_attribute(file, "feature_names", a.feature_names);
+  if (!a.class_names.empty()) hdf5::write_attribute(file, "class_names", a.class_names, errors);
+  if (!a.feature_names.empty()) hdf5::write_attribute(file, "feature_names", a.feature_names, errors);
 }
 
-void close_file(h5::File& file, const std::string& path) {
+void close_file(hdf5::File& file, const std::string& path) {
   if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) {
-    throw Error(path + ": cannot flush HDF5 file: " + h5::last_error_detail());
+    throw Error(path + ": cannot flush HDF5 file: " + hdf5::innermost_error());
   }
   file.reset();
 }

@@ -3,7 +3,7 @@
 //
 //   AtomicOutput out("fm.h5", force);              // refuses an existing file unless force
 //   {
-//     h5::File f = h5::create(out.temp_path());
+//     hdf5::File f = create(out.temp_path());
 //     SplitWriter train(f.get(), "train", StorageType::kUint8, Shape{28, 28, 1}, 1 / 255.f,
 //                       Task::kClassification, 1);
 //     train.append(x_bytes, labels, rows);
@@ -14,7 +14,8 @@
 // Private to src/data.
 #pragma once
 
-#include "h5_util.hpp"
+#include "hdf5/handle.hpp"
+#include "rows.hpp"
 
 #include "dtrain/data/dataset.hpp"
 
@@ -51,12 +52,12 @@ class SplitWriter {
   std::int64_t rows() const { return x_.rows(); }
 
  private:
-  static h5::Group make_group(hid_t file, const std::string& name);
-  h5::Group group_;
+  static hdf5::Group make_group(hid_t file, const std::string& name);
+  hdf5::Group group_;
   StorageType x_type_;
   Task task_;
-  h5::Appender x_;
-  h5::Appender y_;
+  rows::Appender x_;
+  rows::Appender y_;
 };
 
 struct RootAttributes {
@@ -70,6 +71,6 @@ struct RootAttributes {
 void write_root_attributes(hid_t file, const RootAttributes& attrs);
 
 // Closes the file (flushing it) and reports a failure as dtrain::Error.
-void close_file(h5::File& file, const std::string& path);
+void close_file(hdf5::File& file, const std::string& path);
 
 }  // namespace dtrain::data

@@ -1,6 +1,6 @@
 // dtrain data import-idx: MNIST-style IDX files (gzip or plain) into HDF5.
 #include "dataset_writer.hpp"
-#include "h5_util.hpp"
+#include "hdf5_files.hpp"
 
 #include "dtrain/data/error.hpp"
 #include "dtrain/data/import.hpp"
@@ -270,7 +270,7 @@ DatasetInfo import_idx(const IdxImportOptions& o) {
   check_range(test);
 
   {
-    h5::File file = h5::create(out.temp_path());
+    hdf5::File file = create(out.temp_path());
     write_pair(file.get(), with_test ? "train" : "", train, shape);
     if (with_test) write_pair(file.get(), "test", test, shape);
     RootAttributes attrs;

@@ -1,7 +1,10 @@
 #include "dtrain/data/inspect.hpp"
 
 #include "dtrain/data/error.hpp"
-#include "h5_util.hpp"
+#include "hdf5/attributes.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5/groups.hpp"
+#include "hdf5_files.hpp"
 
 #include <algorithm>
 #include <ostream>
@@ -10,8 +13,8 @@ namespace dtrain::data {
 namespace {
 
 void print_attributes(hid_t object, std::ostream& out, const std::string& indent) {
-  for (const auto& name : h5::attribute_names(object)) {
-    out << indent << "@" << name << " = " << h5::attribute_text(object, name) << '\n';
+  for (const auto& name : hdf5::find_attribute_names(object).value_or(std::vector<std::string>{})) {
+    out << indent << "@" << name << " = " << hdf5::attribute_text(object, name) << '\n';
   }
 }
 
@@ -27,13 +30,13 @@ herr_t visit(hid_t root, const char* name, const H5O_info_t* info, void* data) {
   const std::string indent(2 * depth, ' ');
   if (info->type == H5O_TYPE_GROUP) {
     out << indent << path << "/\n";
-    h5::Group g(H5Gopen2(root, name, H5P_DEFAULT));
+    hdf5::Group g(H5Gopen2(root, name, H5P_DEFAULT));
     if (g) print_attributes(g.get(), out, indent + "  ");
   } else if (info->type == H5O_TYPE_DATASET) {
-    h5::Dataset d(H5Dopen2(root, name, H5P_DEFAULT));
+    hdf5::Dataset d(H5Dopen2(root, name, H5P_DEFAULT));
     if (d) {
-      out << indent << path << "  " << h5::dtype_text(d.get()) << " " << h5::dims_text(h5::dims_of(d.get()))
-          << '\n';
+      out << indent << path << "  " << hdf5::dtype_text(d.get()) << " "
+          << hdf5::dims_text(hdf5::dims_of(d.get())) << '\n';
       print_attributes(d.get(), out, indent + "  ");
     }
   }
@@ -61,13 +64,13 @@ const char* file_kind_name(FileKind kind) {
 }
 
 FileKind detect_file_kind(const std::string& path) {
-  h5::File f = h5::open_read(path);
-  if (auto format = h5::read_string_attribute(f.get(), "format")) {
+  hdf5::File f = open_read(path);
+  if (auto format = hdf5::find_string_attribute(f.get(), "format")) {
     if (*format == kDatasetFormat) return FileKind::kDataset;
     if (*format == kCheckpointFormat) return FileKind::kCheckpoint;
     return FileKind::kOtherHdf5;
   }
-  if (h5::exists(f.get(), "/train") || h5::exists(f.get(), "/x")) return FileKind::kDataset;
+  if (hdf5::exists(f.get(), "/train") || hdf5::exists(f.get(), "/x")) return FileKind::kDataset;
   return FileKind::kOtherHdf5;
 }
 
@@ -117,12 +120,12 @@ void describe_dataset(const DatasetInfo& info, std::ostream& out) {
 }
 
 void describe_hdf5(const std::string& path, std::ostream& out) {
-  h5::File f = h5::open_read(path);
+  hdf5::File f = open_read(path);
   out << path << ":\n";
   print_attributes(f.get(), out, "  ");
   TreePrinter printer{out};
   if (H5Ovisit(f.get(), H5_INDEX_NAME, H5_ITER_INC, visit, &printer) < 0) {
-    throw DataError(path + ": cannot list the HDF5 tree (" + h5::last_error_detail() + ")");
+    throw DataError(path + ": cannot list the HDF5 tree (" + hdf5::innermost_error() + ")");
   }
 }
 

@@ -1,6 +1,8 @@
 #include "row_source.hpp"
 
 #include "dtrain/data/error.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5_files.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +12,7 @@
 namespace dtrain::data {
 namespace {
 
-std::int64_t row_at(std::span<const h5::Run> runs, std::int64_t j) {
+std::int64_t row_at(std::span<const rows::Run> runs, std::int64_t j) {
   for (const auto& r : runs) {
     if (j < r.count) return r.first + j;
     j -= r.count;
@@ -18,7 +20,7 @@ std::int64_t row_at(std::span<const h5::Run> runs, std::int64_t j) {
   return -1;
 }
 
-std::string rows_text(std::span<const h5::Run> runs) {
+std::string rows_text(std::span<const rows::Run> runs) {
   if (runs.empty()) return "rows (none)";
   const auto first = runs.front().first;
   const auto last = runs.back().first + runs.back().count;
@@ -27,8 +29,8 @@ std::string rows_text(std::span<const h5::Run> runs) {
                                 ", " + std::to_string(last) + ")";
 }
 
-h5::PropList access_list(RowSource::Access access) {
-  h5::PropList dapl(H5Pcreate(H5P_DATASET_ACCESS));
+hdf5::PropList access_list(RowSource::Access access) {
+  hdf5::PropList dapl(H5Pcreate(H5P_DATASET_ACCESS));
   if (access == RowSource::Access::kRandom) {
     // A chunk larger than the cache is read directly, only the selected bytes
     // (H5D__chunk_cacheable in HDF5 1.10): scattered rows then cost one small read each.
@@ -42,28 +44,28 @@ h5::PropList access_list(RowSource::Access access) {
 }  // namespace
 
 RowSource::RowSource(const DatasetInfo& info, const SplitInfo& split, Access access, bool direct)
-    : path_(info.path), split_(split), num_classes_(info.num_classes), file_(h5::open_read(info.path)) {
-  h5::PropList dapl = access_list(access);
-  x_ = h5::open_dataset(file_.get(), path_, split_.x_path(), dapl.get());
-  y_ = h5::open_dataset(file_.get(), path_, split_.y_path(), dapl.get());
-  if (direct) x_direct_ = h5::DirectRows::open(path_, file_.get(), x_.get(), x_memtype());
+    : path_(info.path), split_(split), num_classes_(info.num_classes), file_(open_read(info.path)) {
+  hdf5::PropList dapl = access_list(access);
+  x_ = hdf5::open_dataset(file_.get(), split_.x_path(), read_errors(path_), dapl.get());
+  y_ = hdf5::open_dataset(file_.get(), split_.y_path(), read_errors(path_), dapl.get());
+  if (direct) x_direct_ = rows::DirectRows::open(path_, file_.get(), x_.get(), x_memtype());
   y_row_bytes_ = split_.task == Task::kClassification
                      ? sizeof(std::int64_t)
                      : sizeof(float) * static_cast<std::size_t>(split_.targets);
   if (access == Access::kRandom) {
     std::vector<unsigned char> all(static_cast<std::size_t>(split_.rows) * y_row_bytes_);
-    const h5::Run run{0, split_.rows};
+    const rows::Run run{0, split_.rows};
     try {
-      h5::read_runs(y_.get(), std::span<const h5::Run>(&run, 1), y_memtype(), all.data());
+      rows::read_runs(y_.get(), std::span<const rows::Run>(&run, 1), y_memtype(), all.data());
     } catch (const Error& e) {
-      fail_read(split_.y_path(), std::span<const h5::Run>(&run, 1), e.what());
+      fail_read(split_.y_path(), std::span<const rows::Run>(&run, 1), e.what());
     }
     if (split_.task == Task::kClassification) {
-      check_labels(std::span<const h5::Run>(&run, 1), reinterpret_cast<const std::int64_t*>(all.data()));
+      check_labels(std::span<const rows::Run>(&run, 1), reinterpret_cast<const std::int64_t*>(all.data()));
     } else {
       y_floats_.resize(all.size() / sizeof(float));
       std::memcpy(y_floats_.data(), all.data(), all.size());
-      check_targets(std::span<const h5::Run>(&run, 1));
+      check_targets(std::span<const rows::Run>(&run, 1));
       y_floats_ = {};
     }
     y_cache_ = std::move(all);
@@ -78,13 +80,13 @@ hid_t RowSource::y_memtype() const {
   return split_.task == Task::kClassification ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
 }
 
-void RowSource::fail_read(const std::string& dataset, std::span<const h5::Run> runs,
+void RowSource::fail_read(const std::string& dataset, std::span<const rows::Run> runs,
                           const std::string& detail) const {
   throw DataError(path_ + ": " + dataset + ": reading " + rows_text(runs) +
                   " failed (file truncated or damaged?): " + detail);
 }
 
-void RowSource::read_checked(std::span<const h5::Run> runs, std::int64_t rows) {
+void RowSource::read_checked(std::span<const rows::Run> runs, std::int64_t rows) {
   const auto features = static_cast<std::size_t>(split_.features());
   const auto n = static_cast<std::size_t>(rows);
   void* x = nullptr;
@@ -107,7 +109,7 @@ void RowSource::read_checked(std::span<const h5::Run> runs, std::int64_t rows) {
     if (x_direct_) {
       x_direct_->read(runs, x);
     } else {
-      h5::read_runs(x_.get(), runs, x_memtype(), x);
+      rows::read_runs(x_.get(), runs, x_memtype(), x);
     }
   } catch (const Error& e) {
     fail_read(split_.x_path(), runs, e.what());
@@ -121,7 +123,7 @@ void RowSource::read_checked(std::span<const h5::Run> runs, std::int64_t rows) {
         dst += bytes;
       }
     } else {
-      h5::read_runs(y_.get(), runs, y_memtype(), y);
+      rows::read_runs(y_.get(), runs, y_memtype(), y);
     }
   } catch (const Error& e) {
     fail_read(split_.y_path(), runs, e.what());
@@ -134,7 +136,7 @@ void RowSource::read_checked(std::span<const h5::Run> runs, std::int64_t rows) {
   }
 }
 
-void RowSource::check_x(std::span<const h5::Run> runs) const {
+void RowSource::check_x(std::span<const rows::Run> runs) const {
   if (split_.x_type == StorageType::kUint8) return;  // every byte value is a finite number
   const auto features = split_.features();
   const std::size_t total = x_floats_.size();
@@ -150,7 +152,7 @@ void RowSource::check_x(std::span<const h5::Run> runs) const {
   }
 }
 
-void RowSource::check_labels(std::span<const h5::Run> runs, const std::int64_t* labels) const {
+void RowSource::check_labels(std::span<const rows::Run> runs, const std::int64_t* labels) const {
   std::int64_t j = 0;
   for (const auto& r : runs) {
     for (std::int64_t k = 0; k < r.count; ++k, ++j) {
@@ -164,7 +166,7 @@ void RowSource::check_labels(std::span<const h5::Run> runs, const std::int64_t* 
   }
 }
 
-void RowSource::check_targets(std::span<const h5::Run> runs) const {
+void RowSource::check_targets(std::span<const rows::Run> runs) const {
   for (std::size_t i = 0; i < y_floats_.size(); ++i) {
     if (!std::isfinite(y_floats_[i])) {
       const auto j = static_cast<std::int64_t>(i) / split_.targets;
@@ -182,7 +184,7 @@ void RowSource::read_block(std::int64_t begin, std::int64_t count, float* x, flo
   }
   order_.resize(static_cast<std::size_t>(count));
   std::iota(order_.begin(), order_.end(), std::int64_t{0});
-  runs_.assign(1, h5::Run{begin, count});
+  runs_.assign(1, rows::Run{begin, count});
   read_checked(runs_, count);
   const auto features = static_cast<std::size_t>(split_.features());
   const auto n = static_cast<std::size_t>(count);
@@ -220,7 +222,7 @@ void RowSource::read_rows(std::span<const std::int64_t> rows, float* x, float* y
     if (!runs_.empty() && runs_.back().first + runs_.back().count == row) {
       ++runs_.back().count;
     } else {
-      runs_.push_back(h5::Run{row, 1});
+      runs_.push_back(rows::Run{row, 1});
     }
   }
   read_checked(runs_, static_cast<std::int64_t>(n));
@@ -248,9 +250,9 @@ void RowSource::read_labels(std::int64_t begin, std::int64_t count, std::int64_t
   if (split_.task != Task::kClassification) {
     throw ArgumentError(path_ + ": " + split_.y_path() + " holds regression targets, not class ids");
   }
-  runs_.assign(1, h5::Run{begin, count});
+  runs_.assign(1, rows::Run{begin, count});
   try {
-    h5::read_runs(y_.get(), runs_, H5T_NATIVE_INT64, labels);
+    rows::read_runs(y_.get(), runs_, H5T_NATIVE_INT64, labels);
   } catch (const DataError&) {
     throw;
   } catch (const Error& e) {

@@ -12,7 +12,8 @@
 // Private to src/data. One instance is used by one thread at a time.
 #pragma once
 
-#include "h5_util.hpp"
+#include "hdf5/handle.hpp"
+#include "rows.hpp"
 
 #include "dtrain/data/dataset.hpp"
 
@@ -29,7 +30,7 @@ class RowSource {
     kSequential,  // blocks of consecutive rows: HDF5's chunk cache helps
     kRandom,      // scattered rows: chunk cache off, so a row reads only its bytes
   };
-  // direct: read rows with pread where the layout allows it (h5::DirectRows).
+  // direct: read rows with pread where the layout allows it (rows::DirectRows).
   RowSource(const DatasetInfo& info, const SplitInfo& split, Access access, bool direct = false);
   bool direct_x() const { return x_direct_ != nullptr; }
 
@@ -44,19 +45,19 @@ class RowSource {
   hid_t x_memtype() const;
   hid_t y_memtype() const;
   // Reads the runs into the staging buffers, then checks x (finite) and y.
-  void read_checked(std::span<const h5::Run> runs, std::int64_t rows);
-  void check_x(std::span<const h5::Run> runs) const;
-  void check_labels(std::span<const h5::Run> runs, const std::int64_t* labels) const;
-  void check_targets(std::span<const h5::Run> runs) const;
-  [[noreturn]] void fail_read(const std::string& dataset, std::span<const h5::Run> runs,
+  void read_checked(std::span<const rows::Run> runs, std::int64_t rows);
+  void check_x(std::span<const rows::Run> runs) const;
+  void check_labels(std::span<const rows::Run> runs, const std::int64_t* labels) const;
+  void check_targets(std::span<const rows::Run> runs) const;
+  [[noreturn]] void fail_read(const std::string& dataset, std::span<const rows::Run> runs,
                               const std::string& detail) const;
 
   std::string path_;
   SplitInfo split_;
   std::int64_t num_classes_;
-  h5::File file_;
-  h5::Dataset x_, y_;
-  std::unique_ptr<h5::DirectRows> x_direct_;
+  hdf5::File file_;
+  hdf5::Dataset x_, y_;
+  std::unique_ptr<rows::DirectRows> x_direct_;
   // kRandom: y of every row, read once (8 bytes a row for class ids): a scattered
   // row then costs one read, of x.
   std::vector<unsigned char> y_cache_;
@@ -67,7 +68,7 @@ class RowSource {
   std::vector<std::int64_t> y_ids_;
   std::vector<float> y_floats_;
   std::vector<std::int64_t> order_;   // order_[j]: position in the request of sorted row j
-  std::vector<h5::Run> runs_;
+  std::vector<rows::Run> runs_;
 };
 
 }  // namespace dtrain::data

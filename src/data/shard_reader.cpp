@@ -2,7 +2,7 @@
 
 #include "dtrain/data/error.hpp"
 #include "dtrain/data/shuffle.hpp"
-#include "h5_util.hpp"
+#include "hdf5/errors.hpp"
 #include "row_source.hpp"
 
 #include <array>
@@ -119,7 +119,7 @@ struct ShardReader::Impl {
   }
 
   void work() {
-    h5::silence_errors();  // the HDF5 error stack settings are per thread
+    hdf5::silence_errors();  // the HDF5 error stack settings are per thread
     std::unique_lock<std::mutex> lock(mu);
     for (;;) {
       cv.wait(lock, [this] { return stop || job >= 0; });
@@ -201,7 +201,7 @@ struct ShardReader::Impl {
 };
 
 ShardReader::ShardReader(const ShardReaderOptions& options) {
-  h5::silence_errors();
+  hdf5::silence_errors();
   impl_ = std::make_unique<Impl>(options);
 }
 ShardReader::~ShardReader() = default;

@@ -2,7 +2,10 @@
 #include "dtrain/data/split.hpp"
 
 #include "dataset_writer.hpp"
-#include "h5_util.hpp"
+#include "hdf5/attributes.hpp"
+#include "hdf5/datasets.hpp"
+#include "hdf5_files.hpp"
+#include "rows.hpp"
 #include "row_source.hpp"
 
 #include "dtrain/data/error.hpp"
@@ -34,8 +37,8 @@ class GroupCopier {
  public:
   GroupCopier(hid_t in_file, const std::string& in_path, const SplitInfo& s)
       : s_(s), path_(in_path) {
-    x_ = h5::open_dataset(in_file, in_path, s.x_path());
-    y_ = h5::open_dataset(in_file, in_path, s.y_path());
+    x_ = hdf5::open_dataset(in_file, s.x_path(), read_errors(in_path));
+    y_ = hdf5::open_dataset(in_file, s.y_path(), read_errors(in_path));
     x_out_type_ = s.x_type == StorageType::kUint8 ? StorageType::kUint8 : StorageType::kFloat32;
     x_elem_ = x_out_type_ == StorageType::kUint8 ? 1 : sizeof(float);
     y_elem_ = s.task == Task::kClassification ? sizeof(std::int64_t)
@@ -58,8 +61,8 @@ class GroupCopier {
       xin.resize(static_cast<std::size_t>(n) * row_x);
       yin.resize(static_cast<std::size_t>(n) * y_elem_);
       try {
-        h5::read_block(x_.get(), at, n, x_elem_ == 1 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, xin.data());
-        h5::read_block(y_.get(), at, n,
+        rows::read_block(x_.get(), at, n, x_elem_ == 1 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, xin.data());
+        rows::read_block(y_.get(), at, n,
                        s_.task == Task::kClassification ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT,
                        yin.data());
       } catch (const Error& e) {
@@ -88,7 +91,7 @@ class GroupCopier {
  private:
   SplitInfo s_;
   std::string path_;
-  h5::Dataset x_, y_;
+  hdf5::Dataset x_, y_;
   StorageType x_out_type_;
   std::size_t x_elem_, y_elem_;
 };
@@ -220,8 +223,8 @@ DatasetInfo split_dataset(const SplitOptions& o) {
   labels = {};
 
   {
-    h5::File in = h5::open_read(o.input);
-    h5::File file = h5::create(out.temp_path());
+    hdf5::File in = open_read(o.input);
+    hdf5::File file = create(out.temp_path());
     {
       GroupCopier copier(in.get(), o.input, source);
       auto train = copier.writer(file.get(), "train");
@@ -242,8 +245,9 @@ DatasetInfo split_dataset(const SplitOptions& o) {
     attrs.source = info.source;
     attrs.class_names = info.class_names;
     attrs.split = SplitRecord{o.seed, o.test_fraction, o.val_fraction, o.stratify};
-    if (h5::has_attribute(in.get(), "feature_names")) {
-      attrs.feature_names = h5::read_string_array_attribute(in.get(), "feature_names");
+    if (hdf5::has_attribute(in.get(), "feature_names")) {
+      attrs.feature_names =
+          hdf5::find_strings_attribute(in.get(), "feature_names").value_or(std::vector<std::string>{});
     }
     write_root_attributes(file.get(), attrs);
     close_file(file, out.temp_path());

@@ -1,16 +1,15 @@
-// The HDF5 C API pieces that both src/data and src/checkpoint need: RAII over
-// hid_t (one alias per kind of object), the innermost message of the error
-// stack, and a memory type for reading stored strings. Private to src/: the
-// public headers never include HDF5.
+// RAII over HDF5's hid_t, one alias per kind of object: the handles of the
+// helpers in src/hdf5 (files.hpp, groups.hpp, datasets.hpp, attributes.hpp),
+// shared by src/data, src/checkpoint and the predict command. Private to src/:
+// the public headers never include HDF5.
 //
 //   hdf5::File file(H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT));
 //   hdf5::Dataset x(H5Dopen2(file.get(), "/train/x", H5P_DEFAULT));
-//   if (!x) throw SomeError("cannot open /train/x: " + hdf5::innermost_error());
+//   if (!x) ...;                                   // closed when they go out of scope
 #pragma once
 
 #include <hdf5.h>
 
-#include <string>
 #include <utility>
 
 namespace dtrain::hdf5 {
@@ -57,13 +56,5 @@ using Datatype = Handle<H5Tclose>;
 using Attribute = Handle<H5Aclose>;
 using PropList = Handle<H5Pclose>;
 using Object = Handle<H5Oclose>;
-
-// The innermost message on the calling thread's HDF5 error stack ("truncated
-// file: eof = 1024, ..."), or "" if there is none.
-std::string innermost_error();
-
-// A memory string type matching a stored one (variable or fixed length, its
-// padding and character set), for reading attributes and datasets of text.
-Datatype string_memtype(hid_t file_type);
 
 }  // namespace dtrain::hdf5

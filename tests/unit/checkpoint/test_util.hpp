@@ -12,29 +12,11 @@
 #include <string>
 
 #include "dtrain/checkpoint.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace dtrain::checkpoint::ckpt_test {
 
-// A fresh directory under $TMPDIR, removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dtrain-ckpt-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = ::dtrain::testing::ScratchDir;
 
 inline std::vector<float> iota_floats(std::size_t n, float start) {
   std::vector<float> v(n);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "dtrain/data/error.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <hdf5.h>
 #include <zlib.h>
@@ -24,31 +25,7 @@
 
 namespace dtrain::data::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dtrain-data-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-  // Names of the files in the directory (to see that no temporary was left).
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    return out;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ::dtrain::testing::ScratchDir;
 
 // Writes datasets and attributes with the plain HDF5 C API (contiguous layout, as
 // h5py writes by default), creating intermediate groups.

@@ -1,4 +1,4 @@
-#include "atomic_file.hpp"
+#include "core/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <system_error>
 #include <utility>
 
-#include "dtrain/checkpoint.hpp"
+#include "dtrain/core/error.hpp"
 
-namespace dtrain::checkpoint::detail {
+namespace dtrain {
 namespace {
 
 constexpr std::size_t kRandomChars = 6;
@@ -36,12 +36,12 @@ std::string random_suffix(unsigned attempt) {
 void fsync_path(const std::filesystem::path& path, int flags, const char* what) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
   if (fd < 0) {
-    throw CheckpointError(path.string() + ": cannot open " + what + " to fsync: " + errno_text());
+    throw Error(path.string() + ": cannot open " + what + " to fsync: " + errno_text());
   }
   const int rc = ::fsync(fd);
   const std::string err = rc != 0 ? errno_text() : "";
   ::close(fd);
-  if (rc != 0) throw CheckpointError(path.string() + ": fsync failed: " + err);
+  if (rc != 0) throw Error(path.string() + ": fsync failed: " + err);
 }
 
 }  // namespace
@@ -97,11 +97,11 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 void commit(TempPath& tmp, const std::filesystem::path& final_path) {
   if (std::rename(tmp.path().c_str(), final_path.c_str()) != 0) {
-    throw CheckpointError(final_path.string() + ": cannot rename " + tmp.path().string() +
-                          " into place: " + errno_text());
+    throw Error(final_path.string() + ": cannot rename " + tmp.path().string() + " into place: " +
+                errno_text());
   }
   tmp.release();
   fsync_directory(final_path.parent_path());
 }
 
-}  // namespace dtrain::checkpoint::detail
+}  // namespace dtrain

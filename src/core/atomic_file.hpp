@@ -7,13 +7,14 @@
 //   fsync_file(tmp.path());
 //   commit(tmp, final_path);                         // rename + fsync(dir)
 //
-// Private to src/checkpoint.
+// Errors are dtrain::Error naming the path. Private to src/ (checkpoints, the
+// predict command's output).
 #pragma once
 
 #include <filesystem>
 #include <string>
 
-namespace dtrain::checkpoint::detail {
+namespace dtrain {
 
 // True for ".<name>.<6 of [0-9a-z]>.tmp", the temporaries this module makes.
 bool is_temporary_name(const std::string& file_name);
@@ -40,11 +41,11 @@ class TempPath {
   bool armed_ = true;
 };
 
-// fsync(2) of a file's data and metadata; throws CheckpointError naming it.
+// fsync(2) of a file's data and metadata.
 void fsync_file(const std::filesystem::path& path);
 // fsync(2) of a directory, making a rename or unlink inside it durable.
 void fsync_directory(const std::filesystem::path& dir);
 // rename(2) tmp over final_path, then fsync the directory.
 void commit(TempPath& tmp, const std::filesystem::path& final_path);
 
-}  // namespace dtrain::checkpoint::detail
+}  // namespace dtrain
