@@ -76,6 +76,7 @@ void ArrayBatchSource::start_epoch(std::int64_t epoch, std::int64_t first_step) 
     order_.resize(static_cast<std::size_t>(rows()));
     std::iota(order_.begin(), order_.end(), 0);
   }
+  epoch_ = epoch;
   step_ = first_step;
 }
 
@@ -88,9 +89,13 @@ const Batch& ArrayBatchSource::next() {
   batch_.size = mine.end - mine.begin;
   batch_.global_size = global;
   batch_.offset = mine.begin;
+  batch_.epoch = epoch_;
+  batch_.step = step_;
+  batch_.rows = std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(begin + mine.begin),
+                                                             static_cast<std::size_t>(batch_.size));
   const float scale = scale_;  // a local: stores to dst cannot change it, so the loop vectorises
   for (std::int64_t i = 0; i < batch_.size; ++i) {
-    const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
+    const auto row = batch_.rows[static_cast<std::size_t>(i)];
     float* dst = x_rows_.data() + i * xi;
     if (x_float_ != nullptr) {
       std::memcpy(dst, x_float_ + row * xi, static_cast<std::size_t>(xi) * sizeof(float));
