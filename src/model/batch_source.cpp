@@ -2,18 +2,13 @@
 
 #include "dtrain/core/error.hpp"
 #include "dtrain/core/random.hpp"
+#include "dtrain/data/sharding.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <numeric>
 
 namespace dtrain {
-
-RowRange local_rows(std::int64_t global, int rank, int world_size) {
-  const std::int64_t base = global / world_size, extra = global % world_size;
-  const std::int64_t begin = rank * base + std::min<std::int64_t>(rank, extra);
-  return {begin, begin + base + (rank < extra ? 1 : 0)};
-}
 
 std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {
   std::vector<std::int64_t> p(static_cast<std::size_t>(n));
@@ -53,8 +48,7 @@ ArrayBatchSource::ArrayBatchSource(const Shape& x_shape, const float* x_float, c
 std::int64_t ArrayBatchSource::steps_per_epoch() const { return (rows() + o_.batch_size - 1) / o_.batch_size; }
 
 std::int64_t ArrayBatchSource::max_local_batch() const {
-  const auto r = local_rows(std::min(o_.batch_size, rows()), 0, o_.world_size);
-  return std::max<std::int64_t>(1, r.end - r.begin);
+  return std::max<std::int64_t>(1, data::rank_part(std::min(o_.batch_size, rows()), 0, o_.world_size).count);
 }
 
 Shape ArrayBatchSource::x_sample_shape() const {
@@ -84,15 +78,15 @@ const Batch& ArrayBatchSource::next() {
   if (step_ >= steps_per_epoch()) throw Error("ArrayBatchSource: next() after the last step of the epoch");
   const std::int64_t begin = step_ * o_.batch_size;
   const std::int64_t global = std::min(o_.batch_size, rows() - begin);
-  const auto mine = local_rows(global, o_.rank, o_.world_size);
+  const auto mine = data::rank_part(global, o_.rank, o_.world_size);
   const auto xi = x_shape_.inner(), yi = y_.shape().inner();
-  batch_.size = mine.end - mine.begin;
+  batch_.size = mine.count;
   batch_.global_size = global;
-  batch_.offset = mine.begin;
+  batch_.offset = mine.offset;
   batch_.epoch = epoch_;
   batch_.step = step_;
-  batch_.rows = std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(begin + mine.begin),
-                                                             static_cast<std::size_t>(batch_.size));
+  batch_.rows = std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(begin + mine.offset),
+                                                             static_cast<std::size_t>(mine.count));
   const float scale = scale_;  // a local: stores to dst cannot change it, so the loop vectorises
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = batch_.rows[static_cast<std::size_t>(i)];

@@ -40,12 +40,6 @@ class BatchSource {
   virtual const Batch& next() = 0;
 };
 
-// The rows of rank `rank` in a global batch of `global` rows: [begin, end).
-struct RowRange {
-  std::int64_t begin = 0, end = 0;
-};
-RowRange local_rows(std::int64_t global, int rank, int world_size);
-
 // The permutation of [0, n) for (seed, epoch): Fisher-Yates over dtrain::Rng.
 std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch);
 
