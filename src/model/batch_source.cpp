@@ -1,25 +1,14 @@
 #include "dtrain/model/batch_source.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "dtrain/core/random.hpp"
 #include "dtrain/data/sharding.hpp"
+#include "dtrain/data/shuffle.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <numeric>
 
 namespace dtrain {
-
-std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {
-  std::vector<std::int64_t> p(static_cast<std::size_t>(n));
-  std::iota(p.begin(), p.end(), 0);
-  Rng rng(random_bits(seed, 0x5eed, static_cast<std::uint64_t>(epoch)));
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i + 1)));
-    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(j)]);
-  }
-  return p;
-}
 
 ArrayBatchSource::ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o)
     : ArrayBatchSource(x.shape(), x.data(), nullptr, 1.0f, y, o) {}
@@ -65,7 +54,7 @@ Shape ArrayBatchSource::y_sample_shape() const {
 
 void ArrayBatchSource::start_epoch(std::int64_t epoch, std::int64_t first_step) {
   if (o_.shuffle) {
-    order_ = epoch_permutation(rows(), o_.seed, epoch);
+    order_ = data::epoch_permutation(rows(), o_.seed, epoch);
   } else {
     order_.resize(static_cast<std::size_t>(rows()));
     std::iota(order_.begin(), order_.end(), 0);
@@ -86,7 +75,7 @@ const Batch& ArrayBatchSource::next() {
   batch_.epoch = epoch_;
   batch_.step = step_;
   batch_.rows = std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(begin + mine.offset),
-                                                             static_cast<std::size_t>(mine.count));
+                                                              static_cast<std::size_t>(mine.count));
   const float scale = scale_;  // a local: stores to dst cannot change it, so the loop vectorises
   for (std::int64_t i = 0; i < batch_.size; ++i) {
     const auto row = batch_.rows[static_cast<std::size_t>(i)];

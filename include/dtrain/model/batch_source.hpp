@@ -8,9 +8,10 @@
 //   }
 //
 // Global batch s of an epoch is rows perm[s*B, (s+1)*B) of the epoch's
-// permutation (drawn from (seed, epoch)); rank r takes a contiguous part of it
-// (B/P rows, the remainder spread over the first ranks). Every rank computes the
-// same number of steps and knows the global count of each step.
+// permutation (data::epoch_permutation(rows, seed, epoch): the same order as an
+// HDF5 source with the same seed); rank r takes its contiguous part of it
+// (data::rank_part: B/P rows, the remainder spread over the first ranks). Every
+// rank computes the same number of steps and knows the global count of each step.
 #pragma once
 
 #include "dtrain/data/batch.hpp"
@@ -39,9 +40,6 @@ class BatchSource {
   // field of Batch, rows included.
   virtual const Batch& next() = 0;
 };
-
-// The permutation of [0, n) for (seed, epoch): Fisher-Yates over dtrain::Rng.
-std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch);
 
 struct ArrayBatchOptions {
   std::int64_t batch_size = 32;
