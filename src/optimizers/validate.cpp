@@ -1,15 +1,12 @@
 #include "validate.hpp"
 
-#include <charconv>
+#include "dtrain/core/config.hpp"
+
 #include <cmath>
 
 namespace dtrain::optimizers::detail {
 
-std::string format_number(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round-trip form
-  return std::string(buf, r.ptr);
-}
+std::string format_number(double v) { return to_string(ConfigValue(v)); }  // shortest exact form
 
 void check_range(const std::string& who, const char* arg, double v, double lo, Bound lo_bound,
                  double hi, Bound hi_bound) {
