@@ -3,7 +3,8 @@
 #include "dtrain/core/error.hpp"
 
 #include <algorithm>
-#include <sstream>
+#include <charconv>
+#include <cmath>
 
 namespace dtrain {
 namespace {
@@ -13,27 +14,55 @@ namespace {
   throw ArgumentError(owner + ": argument '" + key + "' must be " + expected + ", got " + to_string(got));
 }
 
+std::string number_text(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest exact form
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace
 
 std::string to_string(const ConfigValue& v) {
-  std::ostringstream out;
-  std::visit(
-      [&](const auto& x) {
+  return std::visit(
+      [](const auto& x) -> std::string {
         using X = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<X, bool>) {
-          out << (x ? "true" : "false");
+          return x ? "true" : "false";
+        } else if constexpr (std::is_same_v<X, std::int64_t>) {
+          return std::to_string(x);
+        } else if constexpr (std::is_same_v<X, double>) {
+          return number_text(x);
         } else if constexpr (std::is_same_v<X, std::string>) {
-          out << '"' << x << '"';
-        } else if constexpr (std::is_same_v<X, std::vector<std::int64_t>> || std::is_same_v<X, std::vector<double>>) {
-          out << '[';
-          for (std::size_t i = 0; i < x.size(); ++i) out << (i ? ", " : "") << x[i];
-          out << ']';
-        } else {
-          out << x;
+          return '"' + x + '"';
+        } else {  // a list
+          std::string out = "[";
+          for (std::size_t i = 0; i < x.size(); ++i) out += (i ? ", " : "") + to_string(ConfigValue(x[i]));
+          return out + "]";
         }
       },
       v);
-  return out.str();
+}
+
+std::optional<double> as_number(const ConfigValue& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> as_integer(const ConfigValue& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  if (const auto* d = std::get_if<double>(&v);
+      d && std::isfinite(*d) && std::trunc(*d) == *d && std::fabs(*d) <= 9007199254740992.0) {
+    return static_cast<std::int64_t>(*d);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<double>> as_numbers(const ConfigValue& v) {
+  if (const auto* d = std::get_if<std::vector<double>>(&v)) return *d;
+  if (const auto* i = std::get_if<std::vector<std::int64_t>>(&v))
+    return std::vector<double>(i->begin(), i->end());
+  return std::nullopt;
 }
 
 Config& Config::store(const std::string& key, ConfigValue v) {
@@ -52,17 +81,13 @@ const ConfigValue& find(const std::map<std::string, ConfigValue>& m, const std::
 
 std::int64_t Config::get_int(const std::string& key, const std::string& owner) const {
   const auto& v = find(values_, key, owner);
-  if (auto p = std::get_if<std::int64_t>(&v)) return *p;
-  if (auto d = std::get_if<double>(&v); d && *d == static_cast<double>(static_cast<std::int64_t>(*d))) {
-    return static_cast<std::int64_t>(*d);
-  }
+  if (const auto i = as_integer(v)) return *i;
   wrong_type(owner, key, "an integer", v);
 }
 
 double Config::get_double(const std::string& key, const std::string& owner) const {
   const auto& v = find(values_, key, owner);
-  if (auto p = std::get_if<double>(&v)) return *p;
-  if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<double>(*p);
+  if (const auto d = as_number(v)) return *d;
   wrong_type(owner, key, "a number", v);
 }
 
@@ -87,10 +112,9 @@ std::vector<std::int64_t> Config::get_ints(const std::string& key, const std::st
 
 std::vector<double> Config::get_doubles(const std::string& key, const std::string& owner) const {
   const auto& v = find(values_, key, owner);
-  if (auto p = std::get_if<std::vector<double>>(&v)) return *p;
-  if (auto p = std::get_if<std::vector<std::int64_t>>(&v)) return {p->begin(), p->end()};
-  if (has(key)) return {get_double(key, owner)};
-  wrong_type(owner, key, "a list of numbers", v);
+  if (auto list = as_numbers(v)) return *list;
+  if (const auto d = as_number(v)) return {*d};
+  wrong_type(owner, key, "a number or a list of numbers", v);
 }
 
 std::int64_t Config::get_int_or(const std::string& key, std::int64_t d, const std::string& owner) const {

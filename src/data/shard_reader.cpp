@@ -102,8 +102,9 @@ struct ShardReader::Impl {
     s.batch.y = split.task == Task::kClassification
                     ? View<const float>{s.y.data(), Shape{part.count}}
                     : View<const float>{s.y.data(), Shape{part.count, split.targets}};
-    s.batch.count = part.count;
-    s.batch.global_count = plan.global_count(step);
+    s.batch.size = part.count;
+    s.batch.global_size = plan.global_count(step);
+    s.batch.offset = part.offset - step * plan.global_batch();
     s.batch.epoch = epoch;
     s.batch.step = step;
     s.batch.rows = s.rows;

@@ -7,6 +7,13 @@
 
 namespace dtrain::data {
 
+BatchPart rank_part(std::int64_t count, int rank, int world_size) {
+  const std::int64_t base = count / world_size;
+  const std::int64_t extra = count % world_size;
+  const std::int64_t r = rank;
+  return {r * base + std::min(r, extra), base + (r < extra ? 1 : 0)};
+}
+
 BatchPlan::BatchPlan(std::int64_t rows, std::int64_t global_batch, int world_size, bool drop_remainder)
     : rows_(rows), global_batch_(global_batch), world_size_(world_size) {
   if (world_size < 1) {
@@ -45,15 +52,13 @@ BatchPart BatchPlan::part(std::int64_t step, int rank) const {
     throw ArgumentError("rank " + std::to_string(rank) + " outside [0, " + std::to_string(world_size_) +
                         ")");
   }
-  const std::int64_t g = global_count(step);
-  const std::int64_t base = g / world_size_;
-  const std::int64_t extra = g % world_size_;
-  const std::int64_t r = rank;
-  return {step * global_batch_ + r * base + std::min(r, extra), base + (r < extra ? 1 : 0)};
+  BatchPart p = rank_part(global_count(step), rank, world_size_);
+  p.offset += step * global_batch_;
+  return p;
 }
 
 std::int64_t BatchPlan::max_part() const {
-  return (std::min(global_batch_, rows_) + world_size_ - 1) / world_size_;
+  return rank_part(std::min(global_batch_, rows_), 0, world_size_).count;  // ceil(B / P)
 }
 
 }  // namespace dtrain::data

@@ -8,6 +8,7 @@
 #include "rows.hpp"
 #include "row_source.hpp"
 
+#include "dtrain/core/random.hpp"
 #include "dtrain/data/error.hpp"
 #include "dtrain/data/shuffle.hpp"
 
@@ -157,7 +158,8 @@ std::vector<SplitPart> assign_split(std::int64_t n, std::span<const std::int64_t
   }
   std::vector<SplitPart> part(static_cast<std::size_t>(n), SplitPart::kTrain);
   if (labels.empty()) {
-    const auto perm = random_permutation(n, seed, stream_id(kStreamSplit, ~std::uint64_t{0}));
+    Rng rng(seed, stream_id(kStreamSplit, ~std::uint64_t{0}));
+    const auto perm = random_permutation(n, rng);
     for (std::int64_t i = 0; i < n_test; ++i) part[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)])] = SplitPart::kTest;
     for (std::int64_t i = n_test; i < n_test + n_val; ++i) {
       part[static_cast<std::size_t>(perm[static_cast<std::size_t>(i)])] = SplitPart::kVal;
@@ -184,7 +186,8 @@ std::vector<SplitPart> assign_split(std::int64_t n, std::span<const std::int64_t
   const auto val_c = apportion(n_val, sizes, capacity);
   for (std::size_t c = 0; c < rows_of.size(); ++c) {
     auto& rows = rows_of[c];
-    shuffle_in_place(rows, seed, stream_id(kStreamSplit, c));
+    Rng rng(seed, stream_id(kStreamSplit, c));
+    shuffle(rows, rng);
     for (std::int64_t i = 0; i < test_c[c] + val_c[c]; ++i) {
       part[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])] =
           i < test_c[c] ? SplitPart::kTest : SplitPart::kVal;

@@ -1,30 +1,14 @@
 #include "dtrain/model/batch_source.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "dtrain/core/random.hpp"
+#include "dtrain/data/sharding.hpp"
+#include "dtrain/data/shuffle.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <numeric>
 
 namespace dtrain {
-
-RowRange local_rows(std::int64_t global, int rank, int world_size) {
-  const std::int64_t base = global / world_size, extra = global % world_size;
-  const std::int64_t begin = rank * base + std::min<std::int64_t>(rank, extra);
-  return {begin, begin + base + (rank < extra ? 1 : 0)};
-}
-
-std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {
-  std::vector<std::int64_t> p(static_cast<std::size_t>(n));
-  std::iota(p.begin(), p.end(), 0);
-  Rng rng(random_bits(seed, 0x5eed, static_cast<std::uint64_t>(epoch)));
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i + 1)));
-    std::swap(p[static_cast<std::size_t>(i)], p[static_cast<std::size_t>(j)]);
-  }
-  return p;
-}
 
 ArrayBatchSource::ArrayBatchSource(const Tensor& x, const Tensor& y, ArrayBatchOptions o)
     : ArrayBatchSource(x.shape(), x.data(), nullptr, 1.0f, y, o) {}
@@ -53,8 +37,7 @@ ArrayBatchSource::ArrayBatchSource(const Shape& x_shape, const float* x_float, c
 std::int64_t ArrayBatchSource::steps_per_epoch() const { return (rows() + o_.batch_size - 1) / o_.batch_size; }
 
 std::int64_t ArrayBatchSource::max_local_batch() const {
-  const auto r = local_rows(std::min(o_.batch_size, rows()), 0, o_.world_size);
-  return std::max<std::int64_t>(1, r.end - r.begin);
+  return std::max<std::int64_t>(1, data::rank_part(std::min(o_.batch_size, rows()), 0, o_.world_size).count);
 }
 
 Shape ArrayBatchSource::x_sample_shape() const {
@@ -71,11 +54,12 @@ Shape ArrayBatchSource::y_sample_shape() const {
 
 void ArrayBatchSource::start_epoch(std::int64_t epoch, std::int64_t first_step) {
   if (o_.shuffle) {
-    order_ = epoch_permutation(rows(), o_.seed, epoch);
+    order_ = data::epoch_permutation(rows(), o_.seed, epoch);
   } else {
     order_.resize(static_cast<std::size_t>(rows()));
     std::iota(order_.begin(), order_.end(), 0);
   }
+  epoch_ = epoch;
   step_ = first_step;
 }
 
@@ -83,14 +67,18 @@ const Batch& ArrayBatchSource::next() {
   if (step_ >= steps_per_epoch()) throw Error("ArrayBatchSource: next() after the last step of the epoch");
   const std::int64_t begin = step_ * o_.batch_size;
   const std::int64_t global = std::min(o_.batch_size, rows() - begin);
-  const auto mine = local_rows(global, o_.rank, o_.world_size);
+  const auto mine = data::rank_part(global, o_.rank, o_.world_size);
   const auto xi = x_shape_.inner(), yi = y_.shape().inner();
-  batch_.size = mine.end - mine.begin;
+  batch_.size = mine.count;
   batch_.global_size = global;
-  batch_.offset = mine.begin;
+  batch_.offset = mine.offset;
+  batch_.epoch = epoch_;
+  batch_.step = step_;
+  batch_.rows = std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(begin + mine.offset),
+                                                              static_cast<std::size_t>(mine.count));
   const float scale = scale_;  // a local: stores to dst cannot change it, so the loop vectorises
   for (std::int64_t i = 0; i < batch_.size; ++i) {
-    const auto row = order_[static_cast<std::size_t>(begin + mine.begin + i)];
+    const auto row = batch_.rows[static_cast<std::size_t>(i)];
     float* dst = x_rows_.data() + i * xi;
     if (x_float_ != nullptr) {
       std::memcpy(dst, x_float_ + row * xi, static_cast<std::size_t>(xi) * sizeof(float));

@@ -28,14 +28,9 @@ void Hdf5BatchSource::start_epoch(std::int64_t epoch, std::int64_t first_step) {
 }
 
 const Batch& Hdf5BatchSource::next() {
-  const data::Batch* b = reader_.next();
+  const Batch* b = reader_.next();
   if (!b) throw Error("Hdf5BatchSource: next() after the last step of the epoch");
-  batch_.x = b->x;
-  batch_.y = b->y;
-  batch_.size = b->count;
-  batch_.global_size = b->global_count;
-  batch_.offset = reader_.plan().part(b->step, reader_.options().rank).offset - b->step * reader_.options().global_batch;
-  return batch_;
+  return *b;
 }
 
 }  // namespace dtrain

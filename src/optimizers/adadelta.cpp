@@ -1,7 +1,7 @@
 // Adadelta, keras/src/optimizers/adadelta.py (update_step).
 #include "dtrain/optimizers/adadelta.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <cmath>
 
@@ -10,8 +10,7 @@ namespace dtrain::optimizers {
 template <class T>
 Adadelta<T>::Adadelta(AdadeltaOptions options, CommonOptions common)
     : Optimizer<T>("adadelta", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_open("adadelta", "rho", options_.rho);
-  detail::check_non_negative("adadelta", "epsilon", options_.epsilon);
+  detail::check_options("adadelta", options_);
 }
 
 template <class T>
@@ -45,8 +44,7 @@ void Adadelta<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Adadelta<T>::add_hyperparameters(Options& options) const {
-  options.emplace("rho", options_.rho);
-  options.emplace("epsilon", options_.epsilon);
+  detail::write_options(options_, options);
 }
 
 template class Adadelta<float>;

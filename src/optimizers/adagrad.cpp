@@ -1,7 +1,7 @@
 // Adagrad, keras/src/optimizers/adagrad.py (update_step).
 #include "dtrain/optimizers/adagrad.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <cmath>
 
@@ -10,9 +10,7 @@ namespace dtrain::optimizers {
 template <class T>
 Adagrad<T>::Adagrad(AdagradOptions options, CommonOptions common)
     : Optimizer<T>("adagrad", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_non_negative("adagrad", "initial_accumulator_value",
-                             options_.initial_accumulator_value);
-  detail::check_non_negative("adagrad", "epsilon", options_.epsilon);
+  detail::check_options("adagrad", options_);
 }
 
 template <class T>
@@ -41,8 +39,7 @@ void Adagrad<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Adagrad<T>::add_hyperparameters(Options& options) const {
-  options.emplace("initial_accumulator_value", options_.initial_accumulator_value);
-  options.emplace("epsilon", options_.epsilon);
+  detail::write_options(options_, options);
 }
 
 template class Adagrad<float>;

@@ -3,7 +3,7 @@
 #include "dtrain/optimizers/adamw.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,9 +17,7 @@ Adam<T>::Adam(AdamOptions options, CommonOptions common)
 template <class T>
 Adam<T>::Adam(std::string name, AdamOptions options, CommonOptions common)
     : Optimizer<T>(name, options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_open(name, "beta_1", options_.beta_1);
-  detail::check_unit_interval_open(name, "beta_2", options_.beta_2);
-  detail::check_non_negative(name, "epsilon", options_.epsilon);
+  detail::check_options(name, options_);
 }
 
 template <class T>
@@ -75,10 +73,7 @@ void Adam<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Adam<T>::add_hyperparameters(Options& options) const {
-  options.emplace("beta_1", options_.beta_1);
-  options.emplace("beta_2", options_.beta_2);
-  options.emplace("epsilon", options_.epsilon);
-  options.emplace("amsgrad", options_.amsgrad);
+  detail::write_options(options_, options);
 }
 
 namespace {

@@ -1,7 +1,7 @@
 // Adamax, keras/src/optimizers/adamax.py (update_step).
 #include "dtrain/optimizers/adamax.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,7 @@ namespace dtrain::optimizers {
 template <class T>
 Adamax<T>::Adamax(AdamaxOptions options, CommonOptions common)
     : Optimizer<T>("adamax", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_open("adamax", "beta_1", options_.beta_1);
-  detail::check_unit_interval_open("adamax", "beta_2", options_.beta_2);
-  detail::check_non_negative("adamax", "epsilon", options_.epsilon);
+  detail::check_options("adamax", options_);
 }
 
 template <class T>
@@ -49,9 +47,7 @@ void Adamax<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Adamax<T>::add_hyperparameters(Options& options) const {
-  options.emplace("beta_1", options_.beta_1);
-  options.emplace("beta_2", options_.beta_2);
-  options.emplace("epsilon", options_.epsilon);
+  detail::write_options(options_, options);
 }
 
 template class Adamax<float>;

@@ -11,59 +11,15 @@
 #include "dtrain/optimizers/nadam.hpp"
 #include "dtrain/optimizers/rmsprop.hpp"
 #include "dtrain/optimizers/sgd.hpp"
-#include "option_reader.hpp"
+#include "option_table.hpp"
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 namespace dtrain::optimizers {
 
 namespace {
-
-struct Entry {
-  const char* name;
-  std::vector<std::string> keys;  // besides the common ones
-};
-
-// The table: Keras names and the options each accepts beyond the common ones.
-const std::array<Entry, 9>& table() {
-  static const std::array<Entry, 9> entries{{
-      {"sgd", {"momentum", "nesterov"}},
-      {"rmsprop", {"rho", "momentum", "epsilon", "centered"}},
-      {"adam", {"beta_1", "beta_2", "epsilon", "amsgrad"}},
-      {"adamw", {"beta_1", "beta_2", "epsilon", "amsgrad"}},
-      {"adagrad", {"initial_accumulator_value", "epsilon"}},
-      {"adadelta", {"rho", "epsilon"}},
-      {"adamax", {"beta_1", "beta_2", "epsilon"}},
-      {"nadam", {"beta_1", "beta_2", "epsilon"}},
-      {"ftrl",
-       {"learning_rate_power", "initial_accumulator_value", "l1_regularization_strength",
-        "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta"}},
-  }};
-  return entries;
-}
-
-const std::vector<std::string>& common_keys() {
-  static const std::vector<std::string> keys{"learning_rate", "weight_decay", "clipnorm",
-                                             "clipvalue", "global_clipnorm"};
-  return keys;
-}
-
-const Entry& find_entry(const std::string& name) {
-  const std::string key = detail::to_lower(name);
-  for (const auto& e : table()) {
-    if (key == e.name) return e;
-  }
-  throw ArgumentError("make_optimizer: unknown optimizer \"" + name +
-                      "\"; valid names: " + detail::join(optimizer_names()));
-}
-
-std::vector<std::string> valid_keys(const Entry& e) {
-  std::vector<std::string> keys = common_keys();
-  keys.insert(keys.end(), e.keys.begin(), e.keys.end());
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
 
 // The learning rate of the options (a schedule, the option, or the default).
 struct RateChoice {
@@ -78,94 +34,92 @@ struct RateChoice {
   }
 };
 
-// Reads the optimizer's own options over the defaults of its options struct.
 template <class T>
-std::unique_ptr<Optimizer<T>> construct(const std::string& name, const detail::OptionReader& r,
-                                        const RateChoice& rate, CommonOptions common) {
-  if (name == "sgd") {
-    SGDOptions o;
-    rate.set(o.learning_rate);
-    o.momentum = r.number("momentum", o.momentum);
-    o.nesterov = r.flag("nesterov", o.nesterov);
-    return std::make_unique<SGD<T>>(o, common);
-  }
-  if (name == "rmsprop") {
-    RMSpropOptions o;
-    rate.set(o.learning_rate);
-    o.rho = r.number("rho", o.rho);
-    o.momentum = r.number("momentum", o.momentum);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    o.centered = r.flag("centered", o.centered);
-    return std::make_unique<RMSprop<T>>(o, common);
-  }
-  if (name == "adam") {
-    AdamOptions o;
-    rate.set(o.learning_rate);
-    o.beta_1 = r.number("beta_1", o.beta_1);
-    o.beta_2 = r.number("beta_2", o.beta_2);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    o.amsgrad = r.flag("amsgrad", o.amsgrad);
-    return std::make_unique<Adam<T>>(o, common);
-  }
-  if (name == "adamw") {
-    AdamWOptions o;
-    rate.set(o.learning_rate);
-    o.weight_decay = common.weight_decay.value_or(o.weight_decay);
-    common.weight_decay.reset();
-    o.beta_1 = r.number("beta_1", o.beta_1);
-    o.beta_2 = r.number("beta_2", o.beta_2);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    o.amsgrad = r.flag("amsgrad", o.amsgrad);
-    return std::make_unique<AdamW<T>>(o, common);
-  }
-  if (name == "adagrad") {
-    AdagradOptions o;
-    rate.set(o.learning_rate);
-    o.initial_accumulator_value = r.number("initial_accumulator_value", o.initial_accumulator_value);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    return std::make_unique<Adagrad<T>>(o, common);
-  }
-  if (name == "adadelta") {
-    AdadeltaOptions o;
-    rate.set(o.learning_rate);
-    o.rho = r.number("rho", o.rho);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    return std::make_unique<Adadelta<T>>(o, common);
-  }
-  if (name == "adamax") {
-    AdamaxOptions o;
-    rate.set(o.learning_rate);
-    o.beta_1 = r.number("beta_1", o.beta_1);
-    o.beta_2 = r.number("beta_2", o.beta_2);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    return std::make_unique<Adamax<T>>(o, common);
-  }
-  if (name == "nadam") {
-    NadamOptions o;
-    rate.set(o.learning_rate);
-    o.beta_1 = r.number("beta_1", o.beta_1);
-    o.beta_2 = r.number("beta_2", o.beta_2);
-    o.epsilon = r.number("epsilon", o.epsilon);
-    return std::make_unique<Nadam<T>>(o, common);
-  }
-  // ftrl (find_entry() accepted the name)
-  FtrlOptions o;
+using Maker = std::unique_ptr<Optimizer<T>> (*)(const detail::OptionReader&, const RateChoice&,
+                                                CommonOptions);
+
+// Optimizer C<T> from its options struct O: the options read over O's defaults.
+template <template <class> class C, class O, class T>
+std::unique_ptr<Optimizer<T>> make(const detail::OptionReader& r, const RateChoice& rate,
+                                   CommonOptions common) {
+  O o;
   rate.set(o.learning_rate);
-  o.learning_rate_power = r.number("learning_rate_power", o.learning_rate_power);
-  o.initial_accumulator_value = r.number("initial_accumulator_value", o.initial_accumulator_value);
-  o.l1_regularization_strength = r.number("l1_regularization_strength", o.l1_regularization_strength);
-  o.l2_regularization_strength = r.number("l2_regularization_strength", o.l2_regularization_strength);
-  o.l2_shrinkage_regularization_strength =
-      r.number("l2_shrinkage_regularization_strength", o.l2_shrinkage_regularization_strength);
-  o.beta = r.number("beta", o.beta);
-  return std::make_unique<Ftrl<T>>(o, common);
+  detail::read_options(r, o);
+  return std::make_unique<C<T>>(o, common);
+}
+
+// AdamW: Adam's options, and the common option weight_decay with AdamW's default.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adamw(const detail::OptionReader& r, const RateChoice& rate,
+                                         CommonOptions common) {
+  AdamWOptions w;
+  AdamOptions a{w.learning_rate, w.beta_1, w.beta_2, w.epsilon, w.amsgrad};
+  rate.set(a.learning_rate);
+  detail::read_options(r, a);
+  w = {a.learning_rate, common.weight_decay.value_or(w.weight_decay), a.beta_1, a.beta_2, a.epsilon,
+       a.amsgrad};
+  common.weight_decay.reset();
+  return std::make_unique<AdamW<T>>(w, common);
+}
+
+// A row of the table: a Keras name, the keys of its options struct, its makers.
+struct Entry {
+  const char* name;
+  std::vector<std::string> (*keys)();  // besides the common ones
+  Maker<float> make_float;
+  Maker<double> make_double;
+
+  template <class T>
+  Maker<T> maker() const {
+    if constexpr (std::is_same_v<T, float>) {
+      return make_float;
+    } else {
+      return make_double;
+    }
+  }
+};
+
+template <template <class> class C, class O>
+constexpr Entry make_entry(const char* name) {
+  return {name, &detail::option_keys<O>, &make<C, O, float>, &make<C, O, double>};
+}
+
+// The table, in Keras' order.
+constexpr std::array<Entry, 9> kTable{{
+    make_entry<SGD, SGDOptions>("sgd"),
+    make_entry<RMSprop, RMSpropOptions>("rmsprop"),
+    make_entry<Adam, AdamOptions>("adam"),
+    {"adamw", &detail::option_keys<AdamOptions>, &make_adamw<float>, &make_adamw<double>},
+    make_entry<Adagrad, AdagradOptions>("adagrad"),
+    make_entry<Adadelta, AdadeltaOptions>("adadelta"),
+    make_entry<Adamax, AdamaxOptions>("adamax"),
+    make_entry<Nadam, NadamOptions>("nadam"),
+    make_entry<Ftrl, FtrlOptions>("ftrl"),
+}};
+
+const Entry& find_entry(const std::string& name) {
+  const std::string key = detail::to_lower(name);
+  for (const auto& e : kTable) {
+    if (key == e.name) return e;
+  }
+  throw ArgumentError("make_optimizer: unknown optimizer \"" + name +
+                      "\"; valid names: " + detail::join(optimizer_names()));
+}
+
+// The learning rate, the common options and the optimizer's own, sorted.
+std::vector<std::string> valid_keys(const Entry& e) {
+  std::vector<std::string> keys = detail::option_keys<CommonOptions>();
+  keys.emplace_back("learning_rate");
+  for (auto& k : e.keys()) keys.push_back(std::move(k));
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 }  // namespace
 
 std::vector<std::string> optimizer_names() {
   std::vector<std::string> names;
-  for (const auto& e : table()) names.emplace_back(e.name);
+  for (const auto& e : kTable) names.emplace_back(e.name);
   return names;
 }
 
@@ -186,11 +140,8 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name,
                         "\"learning_rate\" or a learning-rate schedule, not both");
   }
   CommonOptions common;
-  common.weight_decay = r.number("weight_decay");
-  common.clipnorm = r.number("clipnorm");
-  common.clipvalue = r.number("clipvalue");
-  common.global_clipnorm = r.number("global_clipnorm");
-  return construct<T>(canonical, r, RateChoice{r, schedule}, common);
+  detail::read_options(r, common);
+  return entry.maker<T>()(r, RateChoice{r, schedule}, common);
 }
 
 template <class T>

@@ -1,7 +1,7 @@
 // Ftrl, keras/src/optimizers/ftrl.py (update_step).
 #include "dtrain/optimizers/ftrl.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <cmath>
 
@@ -10,17 +10,7 @@ namespace dtrain::optimizers {
 template <class T>
 Ftrl<T>::Ftrl(FtrlOptions options, CommonOptions common)
     : Optimizer<T>("ftrl", options.learning_rate, common), options_(std::move(options)) {
-  const std::string who = "ftrl";
-  detail::check_range(who, "learning_rate_power", options_.learning_rate_power, 0.0,
-                      detail::Bound::kNone, 0.0, detail::Bound::kClosed);
-  detail::check_non_negative(who, "initial_accumulator_value", options_.initial_accumulator_value);
-  detail::check_non_negative(who, "l1_regularization_strength",
-                             options_.l1_regularization_strength);
-  detail::check_non_negative(who, "l2_regularization_strength",
-                             options_.l2_regularization_strength);
-  detail::check_non_negative(who, "l2_shrinkage_regularization_strength",
-                             options_.l2_shrinkage_regularization_strength);
-  detail::check_non_negative(who, "beta", options_.beta);
+  detail::check_options("ftrl", options_);
 }
 
 template <class T>
@@ -82,13 +72,7 @@ void Ftrl<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Ftrl<T>::add_hyperparameters(Options& options) const {
-  options.emplace("learning_rate_power", options_.learning_rate_power);
-  options.emplace("initial_accumulator_value", options_.initial_accumulator_value);
-  options.emplace("l1_regularization_strength", options_.l1_regularization_strength);
-  options.emplace("l2_regularization_strength", options_.l2_regularization_strength);
-  options.emplace("l2_shrinkage_regularization_strength",
-                  options_.l2_shrinkage_regularization_strength);
-  options.emplace("beta", options_.beta);
+  detail::write_options(options_, options);
 }
 
 template class Ftrl<float>;

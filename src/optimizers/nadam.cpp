@@ -1,7 +1,7 @@
 // Nadam, keras/src/optimizers/nadam.py (_backend_update_step, update_step).
 #include "dtrain/optimizers/nadam.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <cmath>
 
@@ -10,9 +10,7 @@ namespace dtrain::optimizers {
 template <class T>
 Nadam<T>::Nadam(NadamOptions options, CommonOptions common)
     : Optimizer<T>("nadam", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_open("nadam", "beta_1", options_.beta_1);
-  detail::check_unit_interval_open("nadam", "beta_2", options_.beta_2);
-  detail::check_non_negative("nadam", "epsilon", options_.epsilon);
+  detail::check_options("nadam", options_);
 }
 
 template <class T>
@@ -70,9 +68,7 @@ void Nadam<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void Nadam<T>::add_hyperparameters(Options& options) const {
-  options.emplace("beta_1", options_.beta_1);
-  options.emplace("beta_2", options_.beta_2);
-  options.emplace("epsilon", options_.epsilon);
+  detail::write_options(options_, options);
 }
 
 template class Nadam<float>;

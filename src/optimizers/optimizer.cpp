@@ -5,7 +5,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "dtrain/tensor.hpp"
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -75,12 +75,7 @@ Optimizer<T>::Optimizer(std::string name, LearningRate learning_rate, CommonOpti
   if (learning_rate_.is_constant()) {
     detail::check_non_negative(name_, "learning_rate", learning_rate_.constant());
   }
-  if (common_.weight_decay) detail::check_non_negative(name_, "weight_decay", *common_.weight_decay);
-  if (common_.clipnorm) detail::check_positive(name_, "clipnorm", *common_.clipnorm);
-  if (common_.clipvalue) detail::check_positive(name_, "clipvalue", *common_.clipvalue);
-  if (common_.global_clipnorm) {
-    detail::check_positive(name_, "global_clipnorm", *common_.global_clipnorm);
-  }
+  detail::check_options(name_, common_);
   const int clips = int(common_.clipnorm.has_value()) + int(common_.clipvalue.has_value()) +
                     int(common_.global_clipnorm.has_value());
   if (clips > 1) {
@@ -378,10 +373,7 @@ OptimizerConfig Optimizer<T>::config() const {
   } else {
     c.learning_rate_schedule = learning_rate_.schedule()->config();
   }
-  if (common_.weight_decay) c.options.emplace("weight_decay", *common_.weight_decay);
-  if (common_.clipnorm) c.options.emplace("clipnorm", *common_.clipnorm);
-  if (common_.clipvalue) c.options.emplace("clipvalue", *common_.clipvalue);
-  if (common_.global_clipnorm) c.options.emplace("global_clipnorm", *common_.global_clipnorm);
+  detail::write_options(common_, c.options);
   add_hyperparameters(c.options);
   return c;
 }

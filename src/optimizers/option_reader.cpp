@@ -1,33 +1,11 @@
 #include "option_reader.hpp"
 
 #include "dtrain/core/error.hpp"
-#include "validate.hpp"
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 
-namespace dtrain::optimizers {
-
-std::string to_string(const OptionValue& value) {
-  struct Visitor {
-    std::string operator()(double v) const { return detail::format_number(v); }
-    std::string operator()(std::int64_t v) const { return std::to_string(v); }
-    std::string operator()(bool v) const { return v ? "true" : "false"; }
-    std::string operator()(const std::string& v) const { return "\"" + v + "\""; }
-    std::string operator()(const std::vector<double>& v) const {
-      std::string s = "[";
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i) s += ", ";
-        s += detail::format_number(v[i]);
-      }
-      return s + "]";
-    }
-  };
-  return std::visit(Visitor{}, value);
-}
-
-namespace detail {
+namespace dtrain::optimizers::detail {
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
@@ -66,13 +44,16 @@ void OptionReader::wrong_type(std::string_view key, const char* expected) const 
                       ". Received: " + std::string(key) + "=" + to_string(*find(key)));
 }
 
+void OptionReader::missing(std::string_view key) const {
+  throw ArgumentError(context_ + ": missing required option \"" + std::string(key) + "\"");
+}
+
 bool OptionReader::has(std::string_view key) const { return find(key) != nullptr; }
 
 std::optional<double> OptionReader::number(std::string_view key) const {
   const OptionValue* v = find(key);
   if (!v) return std::nullopt;
-  if (const double* d = std::get_if<double>(v)) return *d;
-  if (const std::int64_t* i = std::get_if<std::int64_t>(v)) return static_cast<double>(*i);
+  if (const auto d = as_number(*v)) return d;
   wrong_type(key, "a number");
 }
 
@@ -82,24 +63,19 @@ double OptionReader::number(std::string_view key, double fallback) const {
 
 double OptionReader::required_number(std::string_view key) const {
   if (const auto v = number(key)) return *v;
-  throw ArgumentError(context_ + ": missing required option \"" + std::string(key) + "\"");
+  missing(key);
 }
 
 std::optional<std::int64_t> OptionReader::integer(std::string_view key) const {
-  if (const OptionValue* raw = find(key)) {
-    if (const std::int64_t* i = std::get_if<std::int64_t>(raw)) return *i;
-  }
-  const auto v = number(key);
+  const OptionValue* v = find(key);
   if (!v) return std::nullopt;
-  if (!std::isfinite(*v) || std::trunc(*v) != *v || std::fabs(*v) > 9.0e15) {
-    wrong_type(key, "an integer");
-  }
-  return static_cast<std::int64_t>(*v);
+  if (const auto i = as_integer(*v)) return i;
+  wrong_type(key, "an integer");
 }
 
 std::int64_t OptionReader::required_integer(std::string_view key) const {
   if (const auto v = integer(key)) return *v;
-  throw ArgumentError(context_ + ": missing required option \"" + std::string(key) + "\"");
+  missing(key);
 }
 
 bool OptionReader::flag(std::string_view key, bool fallback) const {
@@ -111,12 +87,9 @@ bool OptionReader::flag(std::string_view key, bool fallback) const {
 
 std::vector<double> OptionReader::required_numbers(std::string_view key) const {
   const OptionValue* v = find(key);
-  if (!v) {
-    throw ArgumentError(context_ + ": missing required option \"" + std::string(key) + "\"");
-  }
-  if (const auto* list = std::get_if<std::vector<double>>(v)) return *list;
+  if (!v) missing(key);
+  if (auto list = as_numbers(*v)) return *std::move(list);
   wrong_type(key, "a list of numbers");
 }
 
-}  // namespace detail
-}  // namespace dtrain::optimizers
+}  // namespace dtrain::optimizers::detail

@@ -1,5 +1,7 @@
 // Typed access to an Options map, with errors that name the key (private to
-// src/optimizers; used by the optimizer factory and make_schedule).
+// src/optimizers; used by the optimizer factory and make_schedule). Values convert
+// as in dtrain::Config (as_number, as_integer, as_numbers); the messages follow
+// Keras: 'make_optimizer("adam"): option "beta_1" must be a number. Received: ...'.
 #pragma once
 
 #include "dtrain/optimizers/options.hpp"
@@ -34,6 +36,7 @@ class OptionReader {
  private:
   const OptionValue* find(std::string_view key) const;
   [[noreturn]] void wrong_type(std::string_view key, const char* expected) const;
+  [[noreturn]] void missing(std::string_view key) const;
 
   std::string context_;
   const Options& options_;

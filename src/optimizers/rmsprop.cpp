@@ -1,7 +1,7 @@
 // RMSprop, keras/src/optimizers/rmsprop.py (update_step).
 #include "dtrain/optimizers/rmsprop.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 #include <cmath>
 
@@ -10,9 +10,7 @@ namespace dtrain::optimizers {
 template <class T>
 RMSprop<T>::RMSprop(RMSpropOptions options, CommonOptions common)
     : Optimizer<T>("rmsprop", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_open("rmsprop", "rho", options_.rho);
-  detail::check_unit_interval_closed("rmsprop", "momentum", options_.momentum);
-  detail::check_non_negative("rmsprop", "epsilon", options_.epsilon);
+  detail::check_options("rmsprop", options_);
 }
 
 template <class T>
@@ -83,10 +81,7 @@ void RMSprop<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void RMSprop<T>::add_hyperparameters(Options& options) const {
-  options.emplace("rho", options_.rho);
-  options.emplace("momentum", options_.momentum);
-  options.emplace("epsilon", options_.epsilon);
-  options.emplace("centered", options_.centered);
+  detail::write_options(options_, options);
 }
 
 template class RMSprop<float>;

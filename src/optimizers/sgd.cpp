@@ -1,14 +1,14 @@
 // SGD, keras/src/optimizers/sgd.py (update_step).
 #include "dtrain/optimizers/sgd.hpp"
 
-#include "validate.hpp"
+#include "option_table.hpp"
 
 namespace dtrain::optimizers {
 
 template <class T>
 SGD<T>::SGD(SGDOptions options, CommonOptions common)
     : Optimizer<T>("sgd", options.learning_rate, common), options_(std::move(options)) {
-  detail::check_unit_interval_closed("sgd", "momentum", options_.momentum);
+  detail::check_options("sgd", options_);
 }
 
 template <class T>
@@ -45,8 +45,7 @@ void SGD<T>::update_block(const UpdateBlock<T>& b) const {
 
 template <class T>
 void SGD<T>::add_hyperparameters(Options& options) const {
-  options.emplace("momentum", options_.momentum);
-  options.emplace("nesterov", options_.nesterov);
+  detail::write_options(options_, options);
 }
 
 template class SGD<float>;

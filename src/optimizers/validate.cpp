@@ -1,33 +1,31 @@
 #include "validate.hpp"
 
-#include <charconv>
+#include "dtrain/core/config.hpp"
+
 #include <cmath>
 
 namespace dtrain::optimizers::detail {
 
-std::string format_number(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round-trip form
-  return std::string(buf, r.ptr);
-}
+std::string format_number(double v) { return to_string(ConfigValue(v)); }  // shortest exact form
 
-void check_range(const std::string& who, const char* arg, double v, double lo, Bound lo_bound,
-                 double hi, Bound hi_bound) {
+void check_range(const std::string& who, const char* arg, double v, const Range& r) {
   bool ok = std::isfinite(v);
-  if (lo_bound == Bound::kClosed) ok = ok && v >= lo;
-  if (lo_bound == Bound::kOpen) ok = ok && v > lo;
-  if (hi_bound == Bound::kClosed) ok = ok && v <= hi;
-  if (hi_bound == Bound::kOpen) ok = ok && v < hi;
+  if (r.lo_bound == Bound::kClosed) ok = ok && v >= r.lo;
+  if (r.lo_bound == Bound::kOpen) ok = ok && v > r.lo;
+  if (r.hi_bound == Bound::kClosed) ok = ok && v <= r.hi;
+  if (r.hi_bound == Bound::kOpen) ok = ok && v < r.hi;
   if (ok) return;
-  std::string range;
-  if (hi_bound == Bound::kNone) {
-    range = (lo_bound == Bound::kOpen ? "> " : ">= ") + format_number(lo);
-  } else {
-    range = std::string("in ") + (lo_bound == Bound::kOpen ? "(" : "[") + format_number(lo) +
-            ", " + format_number(hi) + (hi_bound == Bound::kOpen ? ")" : "]");
+  std::string range;  // empty: any finite number
+  if (r.lo_bound != Bound::kNone && r.hi_bound != Bound::kNone) {
+    range = std::string(" in ") + (r.lo_bound == Bound::kOpen ? "(" : "[") + format_number(r.lo) + ", " +
+            format_number(r.hi) + (r.hi_bound == Bound::kOpen ? ")" : "]");
+  } else if (r.lo_bound != Bound::kNone) {
+    range = (r.lo_bound == Bound::kOpen ? " > " : " >= ") + format_number(r.lo);
+  } else if (r.hi_bound != Bound::kNone) {
+    range = (r.hi_bound == Bound::kOpen ? " < " : " <= ") + format_number(r.hi);
   }
-  throw ArgumentError(who + ": `" + arg + "` must be a finite number " + range +
-                      ". Received: " + arg + "=" + format_number(v));
+  throw ArgumentError(who + ": `" + arg + "` must be a finite number" + range + ". Received: " + arg + "=" +
+                      format_number(v));
 }
 
 }  // namespace dtrain::optimizers::detail

@@ -35,7 +35,7 @@ double run(const dtrain::data::ShardReaderOptions& o, int epochs, double compute
   for (int e = 0; e < epochs; ++e) {
     reader.start_epoch(e);
     while (const auto* b = reader.next()) {
-      samples += b->count;
+      samples += b->size;
       checksum += b->x.data[0] + b->y.data[0];
       if (compute_us > 0) spin(compute_us);
     }

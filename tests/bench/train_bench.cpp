@@ -137,7 +137,7 @@ Split read_split(const std::string& path, const std::string& split, const std::s
   reader.start_epoch(0);
   std::int64_t at = 0;
   while (const data::Batch* b = reader.next()) {
-    if (b->y.size() != b->count) throw Error("train_bench: " + path + " /" + split + " y must hold class ids");
+    if (b->y.size() != b->size) throw Error("train_bench: " + path + " /" + split + " y must hold class ids");
     std::uint8_t* dst = s.x.data() + at * si.features();
     const float inverse = 1.0f / si.scale;
     bool exact = true;
@@ -147,8 +147,8 @@ Split read_split(const std::string& path, const std::string& split, const std::s
       exact &= static_cast<float>(dst[i]) * si.scale == b->x.data[i];
     }
     if (!exact) throw Error("train_bench: " + path + " /" + split + ": uint8 values do not round-trip");
-    std::memcpy(s.y.data() + at, b->y.data, static_cast<std::size_t>(b->count) * sizeof(float));
-    at += b->count;
+    std::memcpy(s.y.data() + at, b->y.data, static_cast<std::size_t>(b->size) * sizeof(float));
+    at += b->size;
   }
   if (at != si.rows) throw Error("train_bench: read " + std::to_string(at) + " of " + std::to_string(si.rows) + " rows of " + path);
   return s;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -66,6 +67,17 @@ class Config {
   std::map<std::string, ConfigValue> values_;
 };
 
+// "0.5", "true", "\"text\"", "[10, 20]": for error messages and logs (numbers in
+// their shortest exact form).
 std::string to_string(const ConfigValue& v);
+
+// The conversions every reader of values applies (Config's getters, the optimizer
+// factory); nullopt when the value is of another kind.
+// A number: a double or an integer.
+std::optional<double> as_number(const ConfigValue& v);
+// An integer: an int64, or a finite double with no fraction and |v| <= 2^53.
+std::optional<std::int64_t> as_integer(const ConfigValue& v);
+// A list of numbers: a list of doubles or of integers.
+std::optional<std::vector<double>> as_numbers(const ConfigValue& v);
 
 }  // namespace dtrain

@@ -5,7 +5,7 @@
 //   for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
 //     reader.start_epoch(epoch);
 //     while (const data::Batch* b = reader.next()) {
-//       // b->x [b->count, 28, 28, 1], b->y [b->count]; divide gradient sums by b->global_count
+//       // b->x [b->size, 28, 28, 1], b->y [b->size]; divide gradient sums by b->global_size
 //     }
 //   }
 //
@@ -22,6 +22,7 @@
 // ranks, ...) are DataError naming the file, the dataset and the row.
 #pragma once
 
+#include "dtrain/data/batch.hpp"
 #include "dtrain/data/dataset.hpp"
 #include "dtrain/data/sharding.hpp"
 #include "dtrain/tensor.hpp"
@@ -52,18 +53,6 @@ struct ShardReaderOptions {
   // a layout that does not allow it (filters, float64 x, ...): one H5Dread hyperslab
   // per run of rows.
   bool direct_reads = true;
-};
-
-// One rank's part of one global batch. Views stay valid until the next call to
-// ShardReader::next() or start_epoch().
-struct Batch {
-  View<const float> x;                 // [count, sample_shape...]
-  View<const float> y;                 // [count] class ids as floats, or [count, k] targets
-  std::int64_t count = 0;              // samples on this rank (0 is possible on the last step)
-  std::int64_t global_count = 0;       // samples in this step over all ranks
-  std::int64_t epoch = 0;
-  std::int64_t step = 0;
-  std::span<const std::int64_t> rows;  // the file rows, in batch order
 };
 
 class ShardReader {

@@ -24,6 +24,12 @@ struct BatchPart {
   std::int64_t count = 0;   // samples (0 is possible on the last step)
 };
 
+// Rank `rank`'s contiguous part when `count` samples are cut over `world_size`
+// ranks: count/P each, one more for each of the first count%P ranks, ranks in
+// order. offset is relative to the first of the `count` samples. The one formula
+// of a rank's share of a global batch (BatchPlan::part, ArrayBatchSource).
+BatchPart rank_part(std::int64_t count, int rank, int world_size);
+
 class BatchPlan {
  public:
   // Throws ArgumentError unless rows >= world_size >= 1 and global_batch >= world_size.

@@ -8,11 +8,13 @@
 //   }
 //
 // Global batch s of an epoch is rows perm[s*B, (s+1)*B) of the epoch's
-// permutation (drawn from (seed, epoch)); rank r takes a contiguous part of it
-// (B/P rows, the remainder spread over the first ranks). Every rank computes the
-// same number of steps and knows the global count of each step.
+// permutation (data::epoch_permutation(rows, seed, epoch): the same order as an
+// HDF5 source with the same seed); rank r takes its contiguous part of it
+// (data::rank_part: B/P rows, the remainder spread over the first ranks). Every
+// rank computes the same number of steps and knows the global count of each step.
 #pragma once
 
+#include "dtrain/data/batch.hpp"
 #include "dtrain/tensor.hpp"
 
 #include <cstdint>
@@ -20,15 +22,8 @@
 
 namespace dtrain {
 
-// One rank's part of one global batch; the views stay valid until the next
-// call to next() or start_epoch().
-struct Batch {
-  View<const float> x;           // [local, sample...]
-  View<const float> y;           // [local] class ids as floats, or [local, k] targets
-  std::int64_t size = 0;         // local rows in this step (may be 0 on some ranks)
-  std::int64_t global_size = 0;  // rows of this step over all ranks
-  std::int64_t offset = 0;       // where this rank's rows start in the global batch
-};
+// The batch type of every source is data::Batch (data/batch.hpp).
+using data::Batch;
 
 class BatchSource {
  public:
@@ -41,17 +36,10 @@ class BatchSource {
   virtual Shape y_sample_shape() const = 0;     // [] for class ids
   // Starts epoch `epoch` (0-based) at global step `first_step` within it.
   virtual void start_epoch(std::int64_t epoch, std::int64_t first_step = 0) = 0;
+  // The next batch of the epoch (Error after its last step). Sources fill every
+  // field of Batch, rows included.
   virtual const Batch& next() = 0;
 };
-
-// The rows of rank `rank` in a global batch of `global` rows: [begin, end).
-struct RowRange {
-  std::int64_t begin = 0, end = 0;
-};
-RowRange local_rows(std::int64_t global, int rank, int world_size);
-
-// The permutation of [0, n) for (seed, epoch): Fisher-Yates over dtrain::Rng.
-std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, std::int64_t epoch);
 
 struct ArrayBatchOptions {
   std::int64_t batch_size = 32;
@@ -89,6 +77,7 @@ class ArrayBatchSource final : public BatchSource {
   const Tensor& y_;
   ArrayBatchOptions o_;
   std::vector<std::int64_t> order_;
+  std::int64_t epoch_ = 0;
   std::int64_t step_ = 0;
   Tensor x_rows_, y_rows_;  // this rank's rows of the current step
   Batch batch_;

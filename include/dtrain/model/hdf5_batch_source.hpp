@@ -26,7 +26,6 @@ class Hdf5BatchSource final : public BatchSource {
 
  private:
   data::ShardReader reader_;
-  Batch batch_;
 };
 
 }  // namespace dtrain

@@ -12,18 +12,19 @@
 // An option that Keras would set to None (clipnorm, weight_decay, ...) is absent.
 #pragma once
 
-#include <cstdint>
+#include "dtrain/core/config.hpp"
+
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <variant>
-#include <vector>
 
 namespace dtrain::optimizers {
 
-// A number, a flag, a string, or a list of numbers (PiecewiseConstantDecay).
-using OptionValue = std::variant<double, std::int64_t, bool, std::string, std::vector<double>>;
+// A number, a flag, a string, or a list of numbers (PiecewiseConstantDecay): the
+// values of a dtrain::Config (core/config.hpp), read with its conversions
+// (as_number, as_integer, as_numbers) and shown with its to_string.
+using OptionValue = ConfigValue;
 
 // key -> value, sorted by key.
 using Options = std::map<std::string, OptionValue, std::less<>>;
@@ -46,8 +47,5 @@ struct OptimizerConfig {
   std::optional<ScheduleConfig> learning_rate_schedule;
   friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
 };
-
-// "0.5", "true", "\"text\"", "[10, 20]": for error messages and logs.
-std::string to_string(const OptionValue& value);
 
 }  // namespace dtrain::optimizers

@@ -137,7 +137,8 @@ TEST(ShardedOptimizerStep, GatheredSlotsAreWholeOnEveryRank) {
   ASSERT_GT(sharded.slots.size(), sharded.weights.size());  // Adam: m and v per weight
   const auto hash = hash_of(sharded.slots);
   EXPECT_EQ(comm.allreduce_min(hash), comm.allreduce_max(hash)) << "slots differ across ranks";
-  EXPECT_LE(max_relative_difference(full.slots, sharded.slots, 1e-6), 1e-4) << comm.size() << " ranks";
+  // Floor 1e-5 (max |slot| is 4e-2): a first moment that nearly cancels is float noise.
+  EXPECT_LE(max_relative_difference(full.slots, sharded.slots, 1e-5), 1e-4) << comm.size() << " ranks";
   if (comm.size() == 2) {
     // Two ranks add g0 + g1 in either order: the same bits as the MPI transport.
     EXPECT_EQ(0, std::memcmp(sharded.slots.data(), full.slots.data(), full.slots.size() * sizeof(float)));

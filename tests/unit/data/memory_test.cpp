@@ -103,8 +103,8 @@ int main() {
     std::int64_t samples = 0;
     bool values_ok = true;
     while (const auto* b = reader.next()) {
-      samples += b->count;
-      for (std::int64_t i = 0; i < b->count; ++i) {
+      samples += b->size;
+      for (std::int64_t i = 0; i < b->size; ++i) {
         const auto row = b->rows[static_cast<std::size_t>(i)];
         values_ok &= b->x.data[i * static_cast<std::int64_t>(kFeatures)] == static_cast<float>(row % 1000);
         values_ok &= b->y.data[i] == static_cast<float>(row % 10);

@@ -48,9 +48,9 @@ ShardReaderOptions options(const std::string& path, int rank, int world, std::in
 
 // Every batch must hold the rows it names, converted right.
 void expect_rows_match(const Batch& b) {
-  ASSERT_EQ(b.x.shape, (Shape{b.count, 2, 3}));
-  ASSERT_EQ(b.y.shape, (Shape{b.count}));
-  for (std::int64_t i = 0; i < b.count; ++i) {
+  ASSERT_EQ(b.x.shape, (Shape{b.size, 2, 3}));
+  ASSERT_EQ(b.y.shape, (Shape{b.size}));
+  for (std::int64_t i = 0; i < b.size; ++i) {
     const auto row = b.rows[static_cast<std::size_t>(i)];
     for (std::int64_t f = 0; f < kFeatures; ++f) {
       ASSERT_EQ(b.x.data[i * kFeatures + f], static_cast<float>(10 * row + f));
@@ -81,8 +81,8 @@ TEST(ShardReader, ShardsAreDisjointAndCoverEveryRowOncePerEpochForOneToFiveRanks
           ASSERT_NE(b, nullptr);
           EXPECT_EQ(b->step, s);
           EXPECT_EQ(b->epoch, epoch);
-          EXPECT_EQ(b->global_count, g);
-          EXPECT_EQ(b->count, readers[0].count(s, r)) << "every rank knows every count";
+          EXPECT_EQ(b->global_size, g);
+          EXPECT_EQ(b->size, readers[0].count(s, r)) << "every rank knows every count";
           expect_rows_match(*b);
           for (auto row : b->rows) {
             ++hits[static_cast<std::size_t>(row)];
@@ -131,7 +131,7 @@ TEST(ShardReader, HyperslabAndDirectReadsGiveTheSameBatches) {
     std::int64_t seen = 0;
     while (const Batch* b = rd.next()) {
       expect_rows_match(*b);
-      seen += b->count;
+      seen += b->size;
     }
     EXPECT_EQ(seen, 52);  // rank 0 of 2 over 13 steps of 8: 4 each of the 12 full + 4 of the last 7
   }

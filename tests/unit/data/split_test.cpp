@@ -97,7 +97,7 @@ std::multiset<std::int64_t> source_rows(const std::string& path, const std::stri
   r.start_epoch(0);
   std::multiset<std::int64_t> rows;
   while (const Batch* b = r.next()) {
-    for (std::int64_t i = 0; i < b->count; ++i) {
+    for (std::int64_t i = 0; i < b->size; ++i) {
       rows.insert(static_cast<std::int64_t>(b->x.data[i * 2]) / 10);
       if (class_count) ++(*class_count)[static_cast<std::size_t>(b->y.data[i])];
     }

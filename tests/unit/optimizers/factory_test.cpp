@@ -217,6 +217,21 @@ TEST(Factory, InvalidValuesNameTheArgument) {
   }
 }
 
+TEST(Factory, RangeErrorsSayTheAcceptedRange) {
+  // The range comes from the optimizer's option table, for the factory and for the
+  // constructor alike.
+  const auto e = error_of([] { make_optimizer<float>("ftrl", {{"learning_rate_power", 0.5}}); });
+  EXPECT_NE(
+      e.find("ftrl: `learning_rate_power` must be a finite number <= 0. Received: learning_rate_power=0.5"),
+      std::string::npos)
+      << e;
+  EXPECT_NE(error_of([] { Adam<float>({.beta_1 = 1.0}); }).find("`beta_1` must be a finite number in [0, 1)"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([] { SGD<float>({}, {.clipvalue = 0.0}); }).find("`clipvalue` must be a finite number > 0"),
+      std::string::npos);
+}
+
 TEST(Factory, ScheduleOrLearningRateNotBoth) {
   auto s = std::make_shared<ExponentialDecay>(0.1, 10, 0.5);
   const auto opt = make_optimizer<float>("adam", {}, s);
