@@ -117,7 +117,7 @@ void run(distributed::Communicator& comm, const Options& o) {
                          : o.transport == "shm" ? distributed::ReduceTransport::shared_memory
                                                 : distributed::ReduceTransport::automatic;
   distributed::GradientReducer reducer(comm, g, {.bucket_bytes = 64 * sizeof(float), .transport = transport});
-  auto w = g.parameter_values();  // after the reducer: on shared memory it moves the arenas
+  auto w = g.parameter_values();
   const std::int64_t n = 4 + comm.rank() % 3;
   for (std::uint64_t step = 0; step < static_cast<std::uint64_t>(o.steps); ++step) {
     g.set_batch(n);

@@ -197,7 +197,7 @@ TEST_P(Reducer, InexactSumsAreBitwiseEqualOnEveryRankAndEveryRun) {
   g.parameter("dense_2/kernel", {256, 10});
   g.parameter("dense_2/bias", {10});
   GradientReducer reducer(comm, g, options());
-  auto grads = g.parameter_grads();  // after: a shared-memory reducer moves the arena
+  auto grads = g.parameter_grads();
   EXPECT_EQ(reducer.buckets().size(), 7u);
   auto value = [](int rank, std::size_t i) {
     return static_cast<float>(static_cast<double>(splitmix(static_cast<std::uint64_t>(rank) << 32 | i) >> 11) *
