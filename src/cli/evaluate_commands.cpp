@@ -47,6 +47,16 @@ int evaluate(const EvalArgs& a) {
 }
 
 int predict(const EvalArgs& a) {
+  // One writer of one file: under mpiexec -n 3 every rank would compute
+  // everything and write the same temporary.
+  distributed::Communicator comm;
+  if (comm.size() > 1) {
+    if (comm.rank() == 0) {
+      std::cerr << "dtrain: error: predict runs on one rank, got " << comm.size()
+                << " (run it without mpiexec, or with -n 1)\n";
+    }
+    return kExitUsage;
+  }
   auto model = Model::load(a.checkpoint);
   data::ShardReaderOptions o;
   o.path = a.data;
@@ -74,7 +84,7 @@ int predict(const EvalArgs& a) {
 
 void register_evaluate_commands(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  auto* ev = app.add_subcommand("evaluate", "Loss and metrics of a checkpoint on a dataset split (any number of ranks)");
+  auto* ev = app.add_subcommand("evaluate", "Loss and metrics of a checkpoint on a dataset split: on any number of ranks, each evaluating its part; the figures are the same for any rank count");
   ev->add_option("checkpoint", args->checkpoint, "A checkpoint file (ckpt-*.h5)")->required()->check(CLI::ExistingFile);
   ev->add_option("--data", args->data, "The HDF5 dataset")->required();
   ev->add_option("--split", args->split, "The split to evaluate (default: test)");
@@ -83,7 +93,7 @@ void register_evaluate_commands(CLI::App& app) {
     if (const int code = evaluate(*args); code != kExitOk) throw ExitRequest{code};
   });
 
-  auto* pr = app.add_subcommand("predict", "Write a checkpoint's predictions for a dataset split to an HDF5 file");
+  auto* pr = app.add_subcommand("predict", "Write a checkpoint's predictions for a dataset split to an HDF5 file (one rank: more than one is refused)");
   pr->add_option("checkpoint", args->checkpoint, "A checkpoint file (ckpt-*.h5)")->required()->check(CLI::ExistingFile);
   pr->add_option("--input", args->data, "The HDF5 dataset")->required();
   pr->add_option("--split", args->split, "The split to predict (default: test)");

@@ -38,10 +38,11 @@ void Network::build(const losses::LossConfig* loss) {
   }
   input_ = ids.at(nodes_.front().get());
   output_ = ids.at(nodes_.back().get());
-  y_true_ = loss_sum_ = -1;
+  y_true_ = loss_sum_ = per_sample_loss_ = -1;
   if (loss) {
     y_true_ = fresh.input("y_true", losses::y_true_shape(*loss, fresh.shape(output_)));
-    loss_sum_ = graph::sum(fresh, losses::per_sample_loss(fresh, output_, y_true_, *loss));
+    per_sample_loss_ = losses::per_sample_loss(fresh, output_, y_true_, *loss);
+    loss_sum_ = graph::sum(fresh, per_sample_loss_);
     loss_name_ = loss->name;
   }
   graph_ = std::move(fresh);

@@ -43,6 +43,7 @@ class Network {
   graph::NodeId output() const { return output_; }
   graph::NodeId y_true() const { return y_true_; }
   graph::NodeId loss_sum() const { return loss_sum_; }  // sum of the per-sample losses
+  graph::NodeId per_sample_loss() const { return per_sample_loss_; }  // [batch]
 
   // Plans the graph for batches of up to `batch` rows (only ever grows).
   void plan(std::int64_t batch);
@@ -62,7 +63,7 @@ class Network {
   std::unique_ptr<graph::ParameterStore<float>> store_;
   std::vector<const layers::ParamSpec*> specs_;  // parallel to parameters()
   std::vector<optimizers::ParamRef<float>> trainable_;
-  graph::NodeId input_ = -1, output_ = -1, y_true_ = -1, loss_sum_ = -1;
+  graph::NodeId input_ = -1, output_ = -1, y_true_ = -1, loss_sum_ = -1, per_sample_loss_ = -1;
   std::string loss_name_;
   std::int64_t planned_ = 0;
 };

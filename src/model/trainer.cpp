@@ -146,8 +146,11 @@ Logs Trainer::evaluate(BatchSource& data) {
     const Batch& b = data.next();
     if (b.size == 0) continue;
     network_.load_batch(b);
-    g.forward(false);
-    total += g.value(network_.loss_sum()).data[0];
+    g.forward(false, network_.per_sample_loss());
+    // Sample by sample in double: the figure does not depend on how the rows
+    // were cut into batches and ranks.
+    const auto losses = g.value(network_.per_sample_loss());
+    for (std::int64_t i = 0; i < losses.size(); ++i) total += static_cast<double>(losses.data[i]);
     count += static_cast<double>(b.size);
     for (auto& m : eval_metrics_) m->update(g.value(network_.y_true()), g.value(network_.output()));
   }

@@ -78,6 +78,21 @@ resume_other_ranks)
       fail "epoch 2 loss on $n ranks $got, with 2 ranks $want"
   done
   ;;
+predict_ranks)
+  # predict writes one file from one rank: under mpiexec -n 3 every rank exits 2,
+  # one line says why, and no file appears; on one rank it writes the file.
+  mpitrain 2 "$WORK/s" --set fit.epochs=1 || fail "training: $(cat "$WORK/s.log")"
+  ckpt=$(newest "$WORK/s")
+  set +e
+  mpiexec -n 3 --oversubscribe "$DTRAIN" predict "$ckpt" --input "$DATA" -o "$WORK/p.h5" >"$WORK/p3.log" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "3 ranks: exit $rc, want 2: $(cat "$WORK/p3.log")"
+  [ "$(grep -c 'predict runs on one rank, got 3' "$WORK/p3.log")" = 1 ] || fail "not one line: $(cat "$WORK/p3.log")"
+  [ ! -e "$WORK/p.h5" ] && [ -z "$(ls -A "$WORK" | grep '\.tmp$' || true)" ] || fail "3 ranks left a file"
+  "$DTRAIN" predict "$ckpt" --input "$DATA" -o "$WORK/p.h5" >"$WORK/p1.log" 2>&1 || fail "1 rank: $(cat "$WORK/p1.log")"
+  h5ls "$WORK/p.h5/predictions" >/dev/null || fail "no /predictions"
+  ;;
 rank_throws)
   # An error on rank 1 mid-epoch: every rank ends non-zero within 30 s, one message.
   start=$SECONDS
