@@ -200,6 +200,7 @@ Header read_header(const std::string& path) {
   h5::Group r(H5Gopen2(f.get(), "/", H5P_DEFAULT));
   Header h;
   h.step = h5::read_int_attribute(r.get(), "step");
+  if (h5::has_attribute(r.get(), "created")) h.created = h5::read_string_attribute(r.get(), "created");
   if (h5::has_attribute(r.get(), "monitor")) {
     h.monitor = MonitorValue{h5::read_string_attribute(r.get(), "monitor"),
                              h5::read_double_attribute(r.get(), "monitor_value")};
