@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 #include "atomic_file.hpp"
@@ -71,7 +72,17 @@ LockHolder parse(const std::string& text) {
   return h;
 }
 
-bool process_alive(long pid) { return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+// A zombie (killed, not yet reaped: e.g. a rank whose mpirun is gone, in a
+// container whose init does not reap) counts as dead.
+bool process_alive(long pid) {
+  if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM)) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+  if (paren == std::string::npos || paren + 2 >= text.size()) return true;
+  const char state = text[paren + 2];
+  return state != 'Z' && state != 'X';
+}
 
 // Why `holder` is stale for `self` (see the header), or "" if it is held.
 std::string stale_reason(const LockHolder& holder, const LockHolder& self, bool force) {
@@ -105,7 +116,7 @@ RunDirectoryLock::RunDirectoryLock(const std::string& dir, RunDirectoryLockOptio
     : path_((fs::path(dir) / kLockFileName).string()) {
   self_ = {this_host(), static_cast<long>(getpid()), options.job_id, utc_now()};
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  created_dir_ = fs::create_directories(dir, ec) ? dir : "";
   if (ec) throw Error("cannot create the run directory " + dir + ": " + ec.message());
   const auto warn = [&](const std::string& msg) {
     if (options.warn) {
@@ -174,6 +185,8 @@ void RunDirectoryLock::release() noexcept {
   // Only our own lock: after a --force-unlock by another run the file is theirs.
   const auto text = slurp(path_);
   if (text && *text == to_text(self_)) ::unlink(path_.c_str());
+  // A run directory this lock created and nothing else wrote into: gone again.
+  if (!created_dir_.empty()) ::rmdir(created_dir_.c_str());
 }
 
 }  // namespace dtrain::checkpoint

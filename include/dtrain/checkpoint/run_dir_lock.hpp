@@ -64,7 +64,8 @@ class RunDirectoryLock {
   RunDirectoryLock(const RunDirectoryLock&) = delete;
   RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
 
-  // Removes the lock file if it is still this process's; idempotent, never throws.
+  // Removes the lock file if it is still this process's, and the directory if this
+  // lock created it and it is empty; idempotent, never throws.
   void release() noexcept;
   const std::string& path() const { return path_; }
   const LockHolder& holder() const { return self_; }
@@ -75,6 +76,7 @@ class RunDirectoryLock {
  private:
   std::string path_;
   LockHolder self_;
+  std::string created_dir_;  // `dir` if the constructor created it
   bool held_ = false;
 };
 

@@ -54,6 +54,12 @@ TEST(RunDirectoryLock, WritesTheHolderAndRemovesItOnRelease) {
     EXPECT_EQ(lock.path(), d + "/dtrain.lock");
   }
   EXPECT_FALSE(fs::exists(d + "/dtrain.lock"));
+  EXPECT_FALSE(fs::exists(d));  // created by the lock and left empty: removed again
+  {
+    RunDirectoryLock lock(d, {});
+    std::ofstream(d + "/history.csv") << "epoch\n";
+  }
+  EXPECT_TRUE(fs::exists(d + "/history.csv"));  // a directory with the run's files stays
 }
 
 TEST(RunDirectoryLock, ASecondLockIsRefusedNamingTheHolder) {
@@ -85,6 +91,22 @@ TEST(RunDirectoryLock, ADeadProcessOnThisHostLeavesAStaleLock) {
   EXPECT_TRUE(contains(warnings[0], "took over the stale lock")) << warnings[0];
   EXPECT_TRUE(contains(warnings[0], "no process " + std::to_string(pid) + " on this host")) << warnings[0];
   EXPECT_EQ(std::distance(fs::directory_iterator(d), fs::directory_iterator{}), 1);  // no leftovers
+}
+
+// A rank killed with its mpirun, in a container whose init does not reap it, stays
+// a zombie: kill(pid, 0) succeeds, but the run is over (e2e_mpi_kill_rank).
+TEST(RunDirectoryLock, AZombieHoldsNothing) {
+  ScratchDir dir;
+  const std::string d = dir.path().string();
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  for (int i = 0; i < 200 && !fs::exists("/proc/" + std::to_string(child)); ++i) usleep(1000);
+  usleep(20000);  // exited, not reaped
+  write_lock(d, host(), child);
+  RunDirectoryLock lock(d, {.warn = [](const std::string&) {}});
+  EXPECT_EQ(RunDirectoryLock::read(d)->pid, static_cast<long>(getpid()));
+  int status = 0;
+  waitpid(child, &status, 0);
 }
 
 TEST(RunDirectoryLock, AnotherHostsLockIsRespectedUnlessForced) {
