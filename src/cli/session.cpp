@@ -146,35 +146,7 @@ int run_train(const TrainArgs& args) {
   }
   comm.set_stall_timeout(std::chrono::duration<double>(cfg.stall_timeout));
 
-  // 2. The run directory: rank 0 locks it for the whole run before anything is
-  // written (released on return, also after errors; a kill -9 leaves a stale lock
-  // the next run recognises) and sorts out an earlier run's files. All ranks agree.
-  std::unique_ptr<checkpoint::RunDirectoryLock> lock;
-  {
-    std::string why;
-    int code = kExitUsage;
-    if (root) {
-      try {
-        if (args.fresh && !args.resume.empty() && args.resume != "auto") {
-          throw ArgumentError("--fresh starts over: it cannot be combined with --resume " + args.resume);
-        }
-        const char* job = std::getenv("SLURM_JOB_ID");
-        lock = std::make_unique<checkpoint::RunDirectoryLock>(
-            cfg.run_dir, checkpoint::RunDirectoryLockOptions{
-                             .job_id = job ? job : "", .force = args.force_unlock, .warn = warn_line});
-        prepare_run_directory(cfg.run_dir, args);
-      } catch (const Error& e) {
-        why = e.what();
-        code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
-      }
-    }
-    if (comm.agree({.error = !why.empty()}).error) {
-      if (root) std::cerr << "dtrain: error: " << why << '\n';
-      return root ? code : kExitUsage;
-    }
-  }
-
-  // 3. Data and model: an error may show on one rank only (its rows of the
+  // 2. Data and model: an error may show on one rank only (its rows of the
   // file); all ranks agree, and the first failing rank reports.
   std::unique_ptr<Hdf5BatchSource> train, validation, test;
   std::optional<Model> model;
@@ -208,6 +180,47 @@ int run_train(const TrainArgs& args) {
         .warn = {}});
     for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
     ckpt->watch(callbacks);
+  } catch (const Error& e) {
+    error = e.what();
+    error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+  }
+  const auto setup = comm.agree({.error = !error.empty()});
+  if (setup.error) {
+    if (comm.rank() == setup.error_rank) std::cerr << "dtrain: error: " << error << '\n';
+    return error.empty() ? kExitUsage : error_code;
+  }
+
+  // 3. The run directory: rank 0 locks it for the whole run before anything is
+  // written (after the data and model, so a bad input leaves no directory behind;
+  // released on return, also after errors; a kill -9 leaves a stale lock the next
+  // run recognises) and sorts out an earlier run's files. All ranks agree.
+  std::unique_ptr<checkpoint::RunDirectoryLock> lock;
+  {
+    std::string why;
+    int code = kExitUsage;
+    if (root) {
+      try {
+        if (args.fresh && !args.resume.empty() && args.resume != "auto") {
+          throw ArgumentError("--fresh starts over: it cannot be combined with --resume " + args.resume);
+        }
+        const char* job = std::getenv("SLURM_JOB_ID");
+        lock = std::make_unique<checkpoint::RunDirectoryLock>(
+            cfg.run_dir, checkpoint::RunDirectoryLockOptions{
+                             .job_id = job ? job : "", .force = args.force_unlock, .warn = warn_line});
+        prepare_run_directory(cfg.run_dir, args);
+      } catch (const Error& e) {
+        why = e.what();
+        code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+      }
+    }
+    if (comm.agree({.error = !why.empty()}).error) {
+      if (root) std::cerr << "dtrain: error: " << why << '\n';
+      return root ? code : kExitUsage;
+    }
+  }
+
+  // 4. Resume, every rank, once rank 0 has sorted the run directory out.
+  try {
     if (!args.resume.empty()) {
       resume = ckpt->resume(*model, args.resume);
       if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
@@ -222,13 +235,13 @@ int run_train(const TrainArgs& args) {
     error = e.what();
     error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
   }
-  const auto setup = comm.agree({.error = !error.empty()});
-  if (setup.error) {
-    if (comm.rank() == setup.error_rank) std::cerr << "dtrain: error: " << error << '\n';
+  const auto resumed = comm.agree({.error = !error.empty()});
+  if (resumed.error) {
+    if (comm.rank() == resumed.error_rank) std::cerr << "dtrain: error: " << error << '\n';
     return error.empty() ? kExitUsage : error_code;
   }
 
-  // 4. Run: any error from here on ends every rank (printed once, by its rank).
+  // 5. Run: any error from here on ends every rank (printed once, by its rank).
   try {
     model->broadcast_from_root();  // identical replicas, whatever each rank read
     if (root) {
