@@ -155,6 +155,13 @@ class LearningRateScheduler final : public Callback {
 class CSVLogger final : public Callback {
  public:
   explicit CSVLogger(std::string path, bool append = false);
+  // Replaces the file at `path` with exactly these rows (a resumed run's history:
+  // rows past the checkpoint a run resumed from would come twice otherwise).
+  // `columns` starts with "epoch" (checkpoint::HistoryTable's layout); each row has
+  // one value per column. A row's time comes from the old file's row of the same
+  // epoch, if any. Written to a temporary beside it, then renamed over it.
+  static void rewrite(const std::string& path, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<double>>& rows);
   void on_train_begin() override;
   void on_epoch_begin(std::int64_t epoch) override;
   void on_epoch_end(std::int64_t epoch, const Logs& logs) override;

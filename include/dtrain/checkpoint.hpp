@@ -195,6 +195,47 @@ using WarnFn = std::function<void(const std::string& message)>;
 // std::nullopt: no valid checkpoint, start fresh.
 std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn = {});
 
+// find_resume_checkpoint without messages: the checkpoint found (if any) and each
+// newer one that failed to load or verify, newest first, with the reason.
+struct UnreadableCheckpoint {
+  std::string path;
+  std::string why;  // the CheckpointError's text, without the path
+};
+struct ResumeSearch {
+  std::optional<FoundCheckpoint> found;
+  std::vector<UnreadableCheckpoint> unreadable;
+};
+ResumeSearch search_resume_checkpoint(const std::string& dir);
+
+// --- files that failed to verify, and an earlier run's files ------------------------
+// Nothing in a run directory that failed to verify or belongs to an earlier run is
+// ever deleted: it is moved, within the run directory, out of the checkpoints' way.
+
+inline constexpr const char* kCorruptDir = "corrupt";  // <dir>/corrupt/<file name>
+
+// Moves `path` (a file of `dir`) to <dir>/corrupt/, keeping its name (".1", ".2", ...
+// appended if that name is taken) and returns the new path. Throws CheckpointError.
+std::string move_to_corrupt(const std::string& dir, const std::string& path);
+
+// What an earlier run left in `dir`: its checkpoints (readable or not) and whether a
+// history.csv is there. `newest_created` is the UTC time stored in the newest
+// checkpoint ("" if it cannot be read; then `newest_modified`, the file's mtime, says when).
+struct EarlierRun {
+  std::vector<CheckpointEntry> checkpoints;  // oldest first
+  bool history = false;                      // <dir>/history.csv exists
+  std::string newest_created;
+  std::string newest_modified;  // UTC ISO 8601
+  bool empty() const { return checkpoints.empty(); }
+  // "ckpt-000300.h5 (step 300, written 2026-12-04T10:11:12Z) and 2 older checkpoints, history.csv"
+  std::string describe() const;
+};
+EarlierRun earlier_run(const std::string& dir);
+
+// Moves the checkpoints (readable or not), history.csv and corrupt/ of `dir` into a
+// new folder <dir>/previous-<UTC time, 20261204T101112Z>/ and returns its path
+// (nothing to move: ""). The lock file and other files stay. Throws CheckpointError.
+std::string move_earlier_run_aside(const std::string& dir);
+
 enum class MonitorMode { kMin, kMax };
 
 struct RetentionPolicy {
@@ -205,12 +246,15 @@ struct RetentionPolicy {
 };
 
 // Deletes the checkpoints of `dir` that the policy does not keep; returns their
-// paths. Keeps the newest keep_last readable ones by step, the best one (earliest
+// paths. Keeps the newest keep_last valid ones by step, the best one (earliest
 // on ties; NaN is never best) and `protect` (the checkpoint just saved, which may
-// have a lower step than a stale one left by an earlier attempt). Unreadable files
-// are left alone and not counted.
+// have a lower step than a stale one left by an earlier attempt). Every other
+// checkpoint is loaded and verified (checksums) first: one that fails is neither
+// counted nor deleted but moved to <dir>/corrupt/ and reported through `warn`
+// ("warning: checkpoint runs/x/ckpt-000100.h5 failed to verify (...): moved to
+// runs/x/corrupt/ckpt-000100.h5"). `protect` is trusted without a load.
 std::vector<std::string> apply_retention(const std::string& dir, const RetentionPolicy& policy,
-                                         const std::string& protect = "");
+                                         const std::string& protect = "", const WarnFn& warn = {});
 
 // A run directory: save with retention, list, find the resume point.
 class CheckpointManager {
@@ -221,7 +265,7 @@ class CheckpointManager {
     bool keep_best = false;
     MonitorMode mode = MonitorMode::kMin;
     std::string monitor;  // see RetentionPolicy
-    WarnFn warn;          // find_resume()'s warnings (default: none)
+    WarnFn warn;          // find_resume()'s and retention's warnings (default: none)
   };
 
   explicit CheckpointManager(Options options);  // ArgumentError: empty dir, keep_last < 1

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace dtrain {
@@ -230,6 +231,48 @@ void CSVLogger::on_train_begin() {
   }
   std::ofstream out(path_, std::ios::trunc);
   if (!out) throw Error("CSVLogger: cannot write '" + path_ + "'");
+}
+
+void CSVLogger::rewrite(const std::string& path, const std::vector<std::string>& columns,
+                        const std::vector<std::vector<double>>& rows) {
+  // The time column of the old file, by epoch.
+  std::map<std::string, std::string> times;
+  {
+    std::ifstream in(path);
+    std::string line;
+    if (in && std::getline(in, line) && line.ends_with(",time")) {
+      while (std::getline(in, line)) {
+        const auto first = line.find(','), last = line.rfind(',');
+        if (first != std::string::npos) times[line.substr(0, first)] = line.substr(last + 1);
+      }
+    }
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw Error("CSVLogger: cannot write '" + tmp + "'");
+    if (!columns.empty()) {
+      for (const auto& c : columns) out << c << ',';
+      out << "time\n";
+    }
+    for (const auto& row : rows) {
+      if (row.size() != columns.size() || row.empty()) {
+        throw ArgumentError("CSVLogger::rewrite: a row of " + std::to_string(row.size()) + " values for " +
+                            std::to_string(columns.size()) + " columns");
+      }
+      const std::string epoch = std::to_string(static_cast<std::int64_t>(row[0]));
+      out << epoch;
+      for (std::size_t i = 1; i < row.size(); ++i) out << ',' << std::setprecision(9) << row[i];
+      const auto t = times.find(epoch);
+      out << ',' << (t != times.end() ? t->second : std::string()) << '\n';
+    }
+    out.flush();
+    if (!out) throw Error("CSVLogger: cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("CSVLogger: cannot rename '" + tmp + "' to '" + path + "'");
+  }
 }
 
 void CSVLogger::on_epoch_begin(std::int64_t) { epoch_start_ = std::chrono::steady_clock::now(); }

@@ -46,6 +46,7 @@ std::uint64_t state_checksum(const CheckpointState& state, const std::string& cr
 // CheckpointError (no path prefix) for a file that is not a readable checkpoint.
 struct Header {
   std::int64_t step = 0;
+  std::string created;  // "" if the attribute is missing
   std::optional<MonitorValue> monitor;
 };
 Header read_header(const std::string& path);

@@ -200,6 +200,7 @@ Header read_header(const std::string& path) {
   const hdf5::Errors errors = hdf5_errors();
   Header h;
   h.step = hdf5::read_int_attribute(r.get(), "step", errors);
+  if (hdf5::has_attribute(r.get(), "created")) h.created = hdf5::read_string_attribute(r.get(), "created", errors);
   if (hdf5::has_attribute(r.get(), "monitor")) {
     h.monitor = MonitorValue{hdf5::read_string_attribute(r.get(), "monitor", errors),
                              hdf5::read_double_attribute(r.get(), "monitor_value", errors)};

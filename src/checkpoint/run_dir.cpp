@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <ctime>
 #include <set>
+#include <sys/stat.h>
 
 #include "core/atomic_file.hpp"
 #include "io_errors.hpp"
@@ -30,22 +32,35 @@ std::int64_t step_of(const std::string& name) {
   return step;
 }
 
-// Readable checkpoints of `dir` with their headers, oldest first.
+// Checkpoints of `dir` that load and verify, with their headers, oldest first;
+// the others (but `protect`, trusted: it was just written) are moved to corrupt/.
 struct Readable {
   CheckpointEntry entry;
   detail::Header header;
 };
 
-std::vector<Readable> readable_checkpoints(const std::string& dir) {
+std::vector<Readable> verified_checkpoints(const std::string& dir, const std::string& protect, const WarnFn& warn) {
   std::vector<Readable> out;
   for (const auto& e : list_checkpoints(dir)) {
     try {
+      if (fs::path(e.path).lexically_normal() != fs::path(protect).lexically_normal()) {
+        (void)detail::load_unprefixed(e.path);  // every checksum: a file that fails is never deleted
+      }
       out.push_back({e, detail::read_header(e.path)});
-    } catch (const CheckpointError&) {
-      // Unreadable: neither counted nor deleted (a person may want to look at it).
+    } catch (const CheckpointError& error) {
+      const std::string moved = move_to_corrupt(dir, e.path);
+      if (warn) warn("warning: checkpoint " + e.path + " failed to verify (" + error.what() + "): moved to " + moved);
     }
   }
   return out;
+}
+
+std::string utc_text(std::time_t t, const char* format) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
 }
 
 bool better(double a, double b, MonitorMode mode) { return mode == MonitorMode::kMin ? a < b : a > b; }
@@ -76,31 +91,102 @@ std::vector<CheckpointEntry> list_checkpoints(const std::string& dir) {
   return out;
 }
 
-std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn) {
+ResumeSearch search_resume_checkpoint(const std::string& dir) {
   const auto entries = list_checkpoints(dir);
-  std::vector<std::string> skipped;  // "<path> is unreadable (<why>)"
-  std::optional<FoundCheckpoint> found;
-  for (auto it = entries.rbegin(); it != entries.rend() && !found; ++it) {
+  ResumeSearch out;
+  for (auto it = entries.rbegin(); it != entries.rend() && !out.found; ++it) {
     try {
-      found = FoundCheckpoint{it->path, detail::load_unprefixed(it->path)};
+      out.found = FoundCheckpoint{it->path, detail::load_unprefixed(it->path)};
     } catch (const CheckpointError& e) {
-      skipped.push_back(it->path + " is unreadable (" + e.what() + ")");
+      out.unreadable.push_back({it->path, e.what()});
     }
   }
+  return out;
+}
+
+std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn) {
+  auto search = search_resume_checkpoint(dir);
   if (warn) {
-    const std::string then = found ? "resuming from " + fs::path(found->path).filename().string()
-                                   : "no valid checkpoint left in " + dir + ", starting fresh";
-    for (const auto& s : skipped) warn("warning: checkpoint " + s + ": skipped, " + then);
+    const std::string then = search.found ? "resuming from " + fs::path(search.found->path).filename().string()
+                                          : "no valid checkpoint left in " + dir + ", starting fresh";
+    for (const auto& u : search.unreadable) {
+      warn("warning: checkpoint " + u.path + " is unreadable (" + u.why + "): skipped, " + then);
+    }
   }
-  return found;
+  return std::move(search.found);
+}
+
+std::string move_to_corrupt(const std::string& dir, const std::string& path) {
+  const fs::path to_dir = fs::path(dir) / kCorruptDir;
+  std::error_code ec;
+  fs::create_directories(to_dir, ec);
+  if (ec) throw CheckpointError(to_dir.string() + ": cannot create the folder for damaged checkpoints: " + ec.message());
+  const std::string name = fs::path(path).filename().string();
+  fs::path target = to_dir / name;
+  for (int i = 1; fs::exists(target, ec); ++i) target = to_dir / (name + "." + std::to_string(i));
+  fs::rename(path, target, ec);
+  if (ec) throw CheckpointError(path + ": cannot move it to " + target.string() + ": " + ec.message());
+  detail::fsync_directory(to_dir);
+  detail::fsync_directory(dir);
+  return target.string();
+}
+
+std::string EarlierRun::describe() const {
+  if (checkpoints.empty()) return history ? "history.csv" : "nothing";
+  const auto& newest = checkpoints.back();
+  std::string s = fs::path(newest.path).filename().string() + " (step " + std::to_string(newest.step) + ", " +
+                  (newest_created.empty() ? "unreadable, modified " + newest_modified : "written " + newest_created) + ")";
+  if (checkpoints.size() > 1) {
+    s += " and " + std::to_string(checkpoints.size() - 1) + " older checkpoint" + (checkpoints.size() > 2 ? "s" : "");
+  }
+  if (history) s += ", history.csv";
+  return s;
+}
+
+EarlierRun earlier_run(const std::string& dir) {
+  EarlierRun run;
+  run.checkpoints = list_checkpoints(dir);
+  std::error_code ec;
+  run.history = fs::exists(fs::path(dir) / "history.csv", ec);
+  if (run.checkpoints.empty()) return run;
+  const auto& newest = run.checkpoints.back().path;
+  try {
+    run.newest_created = detail::read_header(newest).created;
+  } catch (const CheckpointError&) {
+  }
+  struct stat st {};
+  if (::stat(newest.c_str(), &st) == 0) run.newest_modified = utc_text(st.st_mtime, "%Y-%m-%dT%H:%M:%SZ");
+  return run;
+}
+
+std::string move_earlier_run_aside(const std::string& dir) {
+  std::vector<fs::path> what;
+  for (const auto& e : list_checkpoints(dir)) what.emplace_back(e.path);
+  std::error_code ec;
+  for (const char* name : {"history.csv", kCorruptDir}) {
+    if (fs::exists(fs::path(dir) / name, ec)) what.push_back(fs::path(dir) / name);
+  }
+  if (what.empty()) return "";
+  const std::string stamp = utc_text(std::time(nullptr), "%Y%m%dT%H%M%SZ");
+  fs::path to = fs::path(dir) / ("previous-" + stamp);
+  for (int i = 1; fs::exists(to, ec); ++i) to = fs::path(dir) / ("previous-" + stamp + "-" + std::to_string(i));
+  fs::create_directory(to, ec);
+  if (ec) throw CheckpointError(to.string() + ": cannot create the folder for the earlier run: " + ec.message());
+  for (const auto& p : what) {
+    fs::rename(p, to / p.filename(), ec);
+    if (ec) throw CheckpointError(p.string() + ": cannot move it to " + to.string() + ": " + ec.message());
+  }
+  detail::fsync_directory(to);
+  detail::fsync_directory(dir);
+  return to.string();
 }
 
 std::vector<std::string> apply_retention(const std::string& dir, const RetentionPolicy& policy,
-                                         const std::string& protect) {
+                                         const std::string& protect, const WarnFn& warn) {
   if (policy.keep_last < 1) {
     throw ArgumentError("apply_retention: keep_last must be >= 1, got " + std::to_string(policy.keep_last));
   }
-  const auto all = readable_checkpoints(dir);
+  const auto all = verified_checkpoints(dir, protect, warn);
   std::set<std::string> keep;
   if (!protect.empty()) keep.insert(fs::path(protect).lexically_normal().string());
   const std::size_t k = static_cast<std::size_t>(policy.keep_last);
@@ -145,7 +231,7 @@ std::string CheckpointManager::save(const CheckpointState& state, const SaveHook
                    .keep_best = options_.keep_best,
                    .mode = options_.mode,
                    .monitor = options_.monitor},
-                  path);
+                  path, options_.warn);
   return path;
 }
 

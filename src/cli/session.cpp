@@ -4,6 +4,8 @@
 #include "run_config.hpp"
 #include "signals.hpp"
 
+#include "dtrain/checkpoint.hpp"
+#include "dtrain/checkpoint/run_dir_lock.hpp"
 #include "dtrain/core/error.hpp"
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/distributed/replica_check.hpp"
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -81,6 +84,48 @@ void print_line(bool root, const std::string& text) {
   if (root) std::cout << text << std::endl;
 }
 
+void warn_line(const std::string& text) {
+  std::cerr << "dtrain: " << (text.starts_with("warning: ") ? "" : "warning: ") << text << '\n';
+}
+
+// Rank 0, holding the lock, before anything is written: what an earlier run left
+// in the run directory means for this one (docs/launching.md, "The run directory").
+//  - no --resume: checkpoints there are refused (exit 2), or moved aside with --fresh;
+//  - --resume auto: checkpoints newer than the newest one that verifies are moved to
+//    corrupt/ (a new save of the same step would replace them); if none verifies,
+//    refused (exit 2), or moved aside with --fresh. The checkpoint found is loaded
+//    again by ModelCheckpoint::resume on every rank.
+void prepare_run_directory(const std::string& dir, const TrainArgs& args) {
+  const auto earlier = checkpoint::earlier_run(dir);
+  const auto move_aside = [&] {
+    const auto to = checkpoint::move_earlier_run_aside(dir);
+    if (!to.empty()) std::cout << "Moved the earlier run's files to " << to << "/\n" << std::flush;
+  };
+  if (args.resume.empty()) {
+    if (args.fresh) return move_aside();
+    if (earlier.empty()) return;
+    throw ArgumentError("run directory " + dir + " already holds a run: " + earlier.describe() +
+                        "; continue it with --resume auto, or start over with --fresh (moves its files to " + dir +
+                        "/previous-<time>/)");
+  }
+  if (args.resume != "auto" || earlier.empty()) return;
+  const auto search = checkpoint::search_resume_checkpoint(dir);
+  if (!search.found) {
+    if (args.fresh) return move_aside();
+    std::string what;
+    for (const auto& u : search.unreadable) {
+      what += (what.empty() ? "" : "; ") + fs::path(u.path).filename().string() + ": " + u.why;
+    }
+    throw ArgumentError("no checkpoint in " + dir + " loads and verifies (" + what +
+                        "); nothing was changed; --fresh moves them to " + dir + "/previous-<time>/ and starts over");
+  }
+  for (const auto& u : search.unreadable) {
+    const auto moved = checkpoint::move_to_corrupt(dir, u.path);
+    warn_line("checkpoint " + u.path + " is unreadable (" + u.why + "): moved to " + moved + ", resuming from " +
+              fs::path(search.found->path).filename().string());
+  }
+}
+
 }  // namespace
 
 int run_train(const TrainArgs& args) {
@@ -135,10 +180,6 @@ int run_train(const TrainArgs& args) {
         .warn = {}});
     for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
     ckpt->watch(callbacks);
-    if (!args.resume.empty()) {
-      resume = ckpt->resume(*model, args.resume);
-      if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
-    }
   } catch (const Error& e) {
     error = e.what();
     error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
@@ -149,7 +190,58 @@ int run_train(const TrainArgs& args) {
     return error.empty() ? kExitUsage : error_code;
   }
 
-  // 3. Run: any error from here on ends every rank (printed once, by its rank).
+  // 3. The run directory: rank 0 locks it for the whole run before anything is
+  // written (after the data and model, so a bad input leaves no directory behind;
+  // released on return, also after errors; a kill -9 leaves a stale lock the next
+  // run recognises) and sorts out an earlier run's files. All ranks agree.
+  std::unique_ptr<checkpoint::RunDirectoryLock> lock;
+  {
+    std::string why;
+    int code = kExitUsage;
+    if (root) {
+      try {
+        if (args.fresh && !args.resume.empty() && args.resume != "auto") {
+          throw ArgumentError("--fresh starts over: it cannot be combined with --resume " + args.resume);
+        }
+        const char* job = std::getenv("SLURM_JOB_ID");
+        lock = std::make_unique<checkpoint::RunDirectoryLock>(
+            cfg.run_dir, checkpoint::RunDirectoryLockOptions{
+                             .job_id = job ? job : "", .force = args.force_unlock, .warn = warn_line});
+        prepare_run_directory(cfg.run_dir, args);
+      } catch (const Error& e) {
+        why = e.what();
+        code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+      }
+    }
+    if (comm.agree({.error = !why.empty()}).error) {
+      if (root) std::cerr << "dtrain: error: " << why << '\n';
+      return root ? code : kExitUsage;
+    }
+  }
+
+  // 4. Resume, every rank, once rank 0 has sorted the run directory out.
+  try {
+    if (!args.resume.empty()) {
+      resume = ckpt->resume(*model, args.resume);
+      if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
+      // history.csv is the checkpoint's history from here on: rows of epochs after
+      // the checkpoint (an older one than the newest row) would come twice.
+      if (resume && root) {
+        const auto& h = ckpt->history();
+        CSVLogger::rewrite((fs::path(cfg.run_dir) / "history.csv").string(), h.columns, h.rows);
+      }
+    }
+  } catch (const Error& e) {
+    error = e.what();
+    error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+  }
+  const auto resumed = comm.agree({.error = !error.empty()});
+  if (resumed.error) {
+    if (comm.rank() == resumed.error_rank) std::cerr << "dtrain: error: " << error << '\n';
+    return error.empty() ? kExitUsage : error_code;
+  }
+
+  // 5. Run: any error from here on ends every rank (printed once, by its rank).
   try {
     model->broadcast_from_root();  // identical replicas, whatever each rank read
     if (root) {
@@ -201,6 +293,7 @@ int run_train(const TrainArgs& args) {
     }
     return kExitOk;
   } catch (const std::exception& e) {
+    if (lock) lock->release();  // MPI_Abort runs no destructors
     comm.abort(e.what(), dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure);
   }
 }

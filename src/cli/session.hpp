@@ -13,6 +13,8 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   int threads = -1;    // -1: from the config
   std::string run_dir;
+  bool fresh = false;         // move an earlier run's files aside and start over
+  bool force_unlock = false;  // take over the run directory's lock whoever holds it
   bool profile = false;
   double stall_timeout = -1;
   std::int64_t stop_after_steps = -1;  // behave as if signalled after this many steps of this run

@@ -15,7 +15,15 @@ void register_train_commands(CLI::App& app) {
   auto* train = app.add_subcommand("train", "Train a model from a YAML run config (launch with mpirun/srun for several ranks)");
   train->add_option("config", args->config, "The run config (YAML)")->required();
   train->add_option("--resume", args->resume,
-                    "'auto': the newest valid checkpoint in the run directory (fresh start if none); or a checkpoint file");
+                    "'auto': the newest valid checkpoint in the run directory (fresh start if it has no checkpoint; "
+                    "exit 2 if none of its checkpoints verifies, unless --fresh); or a checkpoint file");
+  train->add_flag("--fresh", args->fresh,
+                  "Start over in a run directory that holds an earlier run: its checkpoints, history.csv and "
+                  "corrupt/ are moved to <run dir>/previous-<UTC time>/ (never deleted). Without it such a "
+                  "directory is refused (exit 2). With --resume auto: only when no checkpoint verifies");
+  train->add_flag("--force-unlock", args->force_unlock,
+                  "Take over the run directory's lock (dtrain.lock) even if it names a run that may be alive "
+                  "(on another host); a lock of a dead process on this host is taken over without it");
   train->add_option("--set", args->overrides, "Override a config key, e.g. --set fit.epochs=3 (repeatable)");
   train->add_option("--threads", args->threads, "TBB threads per rank (default: the cores given to the rank)");
   train->add_option("--run-dir", args->run_dir, "Where history.csv and checkpoints go (default: run_dir of the config)");

@@ -60,6 +60,7 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : impl_(std::ma
 ModelCheckpoint::~ModelCheckpoint() = default;
 
 const std::string& ModelCheckpoint::last_path() const { return impl_->last_path; }
+const checkpoint::HistoryTable& ModelCheckpoint::history() const { return impl_->history; }
 void ModelCheckpoint::watch(const CallbackList& callbacks) { impl_->watched = callbacks; }
 
 std::optional<ResumePosition> ModelCheckpoint::resume(Model& model, const std::string& spec) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "dtrain/callbacks.hpp"
+#include "dtrain/checkpoint.hpp"
 #include "dtrain/model.hpp"
 
 #include <cstdint>
@@ -57,6 +58,10 @@ class ModelCheckpoint final : public Callback {
   // Writes the checkpoint of this position now (collective; rank 0 writes).
   void save(Model& model, std::int64_t epoch, std::int64_t step_in_epoch);
   const std::string& last_path() const;
+  // The history so far: after resume(), the checkpoint's own (one row per finished
+  // epoch), then a row more at each epoch's end. A CSV log can be rewritten from it
+  // (CSVLogger::rewrite) so that a resume from an older checkpoint repeats no rows.
+  const checkpoint::HistoryTable& history() const;
 
   // Gives the watched callbacks their resumed state again (fit's
   // on_train_begin resets them): put ModelCheckpoint after them.

@@ -93,6 +93,26 @@ TEST(CheckpointCorruption, FlippedWeightByteIsCaughtByTheChecksum) {
       << msg;
 }
 
+// Issue 20 item 3: a checkpoint whose header reads but whose checksum fails was
+// counted as a slot and deleted by retention; now it is moved to corrupt/.
+TEST(CheckpointCorruption, RetentionMovesAChecksumFailureToCorruptInsteadOfDeletingIt) {
+  ScratchDir dir;
+  const std::string d = dir.path().string();
+  const std::string p100 = checkpoint_path(d, 100);
+  save_checkpoint(p100, ckpt_test::full_state(100));
+  flip_byte(p100, data_offset(p100, "/model/weights/dense_1/kernel") + 17);
+  std::vector<std::string> warnings;
+  CheckpointManager runs({.dir = d, .keep_last = 1, .warn = [&](const std::string& w) { warnings.push_back(w); }});
+  runs.save(ckpt_test::full_state(200));
+  runs.save(ckpt_test::full_state(300));
+  const auto listed = list_checkpoints(d);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].step, 300);
+  EXPECT_TRUE(fs::exists(d + "/corrupt/ckpt-000100.h5"));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(contains(warnings[0], "checksum mismatch")) << warnings[0];
+}
+
 TEST(CheckpointCorruption, ChangedMetadataIsCaughtByTheStateChecksum) {
   ScratchDir dir;
   const std::string path = dir.file("ckpt.h5");

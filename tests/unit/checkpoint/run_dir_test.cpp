@@ -106,9 +106,56 @@ TEST(RunDirectory, UnreadableFilesAreNeitherCountedNorDeleted) {
   ScratchDir dir;
   const std::string d = dir.path().string();
   std::ofstream(checkpoint_path(d, 50)) << "garbage";
-  CheckpointManager runs({.dir = d, .keep_last = 2});
+  std::vector<std::string> warnings;
+  CheckpointManager runs({.dir = d, .keep_last = 2, .warn = [&](const std::string& w) { warnings.push_back(w); }});
   for (std::int64_t step : {100, 200, 300}) runs.save(small_state(step));
-  EXPECT_EQ(steps_in(d), (std::vector<std::int64_t>{50, 200, 300}));
+  // Issue 20 item 3: not deleted but moved out of the way, to corrupt/, and said so.
+  EXPECT_EQ(steps_in(d), (std::vector<std::int64_t>{200, 300}));
+  std::ifstream moved(d + "/corrupt/ckpt-000050.h5");
+  std::string text;
+  moved >> text;
+  EXPECT_EQ(text, "garbage");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(warnings[0].starts_with("warning: checkpoint " + checkpoint_path(d, 50) + " failed to verify ("))
+      << warnings[0];
+  EXPECT_TRUE(warnings[0].ends_with("moved to " + d + "/corrupt/ckpt-000050.h5")) << warnings[0];
+}
+
+TEST(RunDirectory, MoveToCorruptNeverOverwrites) {
+  ScratchDir dir;
+  const std::string d = dir.path().string();
+  std::ofstream(checkpoint_path(d, 50)) << "first";
+  EXPECT_EQ(move_to_corrupt(d, checkpoint_path(d, 50)), d + "/corrupt/ckpt-000050.h5");
+  std::ofstream(checkpoint_path(d, 50)) << "second";
+  EXPECT_EQ(move_to_corrupt(d, checkpoint_path(d, 50)), d + "/corrupt/ckpt-000050.h5.1");
+  EXPECT_FALSE(fs::exists(checkpoint_path(d, 50)));
+}
+
+TEST(RunDirectory, EarlierRunIsDescribedAndMovedAsideWhole) {
+  ScratchDir dir;
+  const std::string d = dir.path().string();
+  EXPECT_TRUE(earlier_run(d).empty());
+  EXPECT_EQ(move_earlier_run_aside(d), "");  // nothing to move
+  CheckpointState s = small_state(100);
+  s.created = "2026-12-04T10:11:12Z";
+  save_checkpoint(checkpoint_path(d, 100), small_state(50));
+  save_checkpoint(checkpoint_path(d, 200), s);
+  std::ofstream(d + "/history.csv") << "epoch,loss,time\n";
+  std::ofstream(d + "/notes.txt") << "mine";
+  const auto run = earlier_run(d);
+  ASSERT_EQ(run.checkpoints.size(), 2u);
+  EXPECT_EQ(run.describe(), "ckpt-000200.h5 (step 200, written 2026-12-04T10:11:12Z) and 1 older checkpoint, history.csv");
+  const std::string to = move_earlier_run_aside(d);
+  EXPECT_TRUE(to.starts_with(d + "/previous-")) << to;
+  EXPECT_TRUE(earlier_run(d).empty());
+  EXPECT_FALSE(fs::exists(d + "/history.csv"));
+  EXPECT_TRUE(fs::exists(d + "/notes.txt"));  // not the run's: stays
+  EXPECT_EQ(steps_in(to), (std::vector<std::int64_t>{100, 200}));
+  EXPECT_TRUE(fs::exists(to + "/history.csv"));
+  save_checkpoint(checkpoint_path(d, 1), s);
+  const std::string again = move_earlier_run_aside(d);  // within the same second: its own folder
+  EXPECT_NE(again, to);
+  EXPECT_EQ(steps_in(again), (std::vector<std::int64_t>{1}));
 }
 
 TEST(RunDirectory, ManagerFindsTheNewestValidCheckpoint) {
