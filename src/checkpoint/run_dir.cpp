@@ -126,8 +126,8 @@ std::string move_to_corrupt(const std::string& dir, const std::string& path) {
   for (int i = 1; fs::exists(target, ec); ++i) target = to_dir / (name + "." + std::to_string(i));
   fs::rename(path, target, ec);
   if (ec) throw CheckpointError(path + ": cannot move it to " + target.string() + ": " + ec.message());
-  detail::fsync_directory(to_dir);
-  detail::fsync_directory(dir);
+  fsync_directory(to_dir);
+  fsync_directory(dir);
   return target.string();
 }
 
@@ -176,8 +176,8 @@ std::string move_earlier_run_aside(const std::string& dir) {
     fs::rename(p, to / p.filename(), ec);
     if (ec) throw CheckpointError(p.string() + ": cannot move it to " + to.string() + ": " + ec.message());
   }
-  detail::fsync_directory(to);
-  detail::fsync_directory(dir);
+  fsync_directory(to);
+  fsync_directory(dir);
   return to.string();
 }
 

@@ -14,7 +14,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "atomic_file.hpp"
+#include "core/atomic_file.hpp"
 
 namespace dtrain::checkpoint {
 namespace {
@@ -139,7 +139,7 @@ RunDirectoryLock::RunDirectoryLock(const std::string& dir, RunDirectoryLockOptio
         throw Error(path_ + ": cannot write the run directory's lock file: " + std::strerror(errno));
       }
       try {
-        detail::fsync_directory(dir);
+        fsync_directory(dir);
       } catch (...) {
         release();
         throw;
