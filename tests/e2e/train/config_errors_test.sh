@@ -42,3 +42,30 @@ expect_error bad_transport "bad_transport.yaml:[0-9]+: distributed.transport: mu
 sed "s|file: data/fashion-mnist.h5|file: $WORK/missing.h5|" "$CONFIG" >"$WORK/missing_data.yaml"
 expect_error missing_data "missing.h5"
 echo PASS
+
+# Command-line errors: exit 2 and one line, from rank 0 only (not CLI11's own
+# codes 100-127), on 1 and 2 ranks; help and version exit 0.
+expect_cli_error() {
+  local name=$1 pattern=$2 ranks=$3 rc
+  shift 3
+  local launch=()
+  [ "$ranks" = 1 ] || launch=(mpiexec -n "$ranks" --oversubscribe)
+  set +e
+  "${launch[@]}" "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2: $(cat "$WORK/$name.err")"
+  [ "$(grep -c 'dtrain: error' "$WORK/$name.err")" -eq 1 ] || fail "$name: not one error line: $(cat "$WORK/$name.err")"
+  [ "$ranks" != 1 ] || [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: more than the line: $(cat "$WORK/$name.err")"
+  grep -qE "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
+  echo "ok $name: $(head -1 "$WORK/$name.err")"
+}
+expect_cli_error typo "unknown command 'trian' \(did you mean 'train'\?\)" 1 trian "$WORK/unknown_key.yaml"
+expect_cli_error no_command "A subcommand is required" 1
+expect_cli_error missing_config "config is required" 1 train
+expect_cli_error bad_number "Could not convert: --threads = abc" 1 train "$CONFIG" --threads abc
+expect_cli_error missing_checkpoint "File does not exist: $WORK/none.h5" 1 evaluate "$WORK/none.h5" --data "$DATA"
+expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
+"$DTRAIN" --help >/dev/null || fail "--help exited $?"
+"$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
+"$DTRAIN" --version >/dev/null || fail "--version exited $?"
