@@ -128,16 +128,26 @@ RunDirectoryLock::RunDirectoryLock(const std::string& dir, RunDirectoryLockOptio
   // A few rounds: a stale lock is moved away, then created again with O_EXCL; a
   // process racing for the same stale lock makes one of us see a live lock.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      const std::string text = to_text(self_);
-      const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-      ::close(fd);
+    // The lock appears whole or not at all: written to a file of our own, then
+    // hard-linked to the lock's name, which fails if a lock is there (a reader
+    // never sees an empty lock file of a live run).
+    const std::string mine = path_ + ".new." + std::to_string(self_.pid);
+    const int fd = ::open(mine.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(path_ + ": cannot create the run directory's lock file: " + std::strerror(errno));
+    const std::string own_text = to_text(self_);
+    const bool written =
+        ::write(fd, own_text.data(), own_text.size()) == static_cast<ssize_t>(own_text.size()) && ::fsync(fd) == 0;
+    const int write_errno = errno;
+    ::close(fd);
+    if (!written) {
+      ::unlink(mine.c_str());
+      throw Error(path_ + ": cannot write the run directory's lock file: " + std::strerror(write_errno));
+    }
+    const bool linked = ::link(mine.c_str(), path_.c_str()) == 0;
+    const int link_errno = errno;
+    ::unlink(mine.c_str());
+    if (linked) {
       held_ = true;
-      if (!ok) {
-        release();
-        throw Error(path_ + ": cannot write the run directory's lock file: " + std::strerror(errno));
-      }
       try {
         fsync_directory(dir);
       } catch (...) {
@@ -146,7 +156,9 @@ RunDirectoryLock::RunDirectoryLock(const std::string& dir, RunDirectoryLockOptio
       }
       return;
     }
-    if (errno != EEXIST) throw Error(path_ + ": cannot create the run directory's lock file: " + std::strerror(errno));
+    if (link_errno != EEXIST) {
+      throw Error(path_ + ": cannot create the run directory's lock file: " + std::strerror(link_errno));
+    }
     const auto text = slurp(path_);
     if (!text) continue;  // released in between: try again
     const LockHolder holder = parse(*text);
