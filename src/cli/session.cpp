@@ -55,7 +55,7 @@ class RunControl final : public Callback {
 
   void on_train_begin() override { first_step_ = model_->global_step(); }
 
-  void on_train_batch_end(std::int64_t step, const Logs&) override {
+  void on_train_batch_end(std::int64_t, const Logs&) override {
     const auto global = model_->global_step();
     if (global == args_.fail_at_step && comm_.rank() == args_.fail_rank) {
       throw Error("injected failure at step " + std::to_string(global) + " (--fail-at-step)");
@@ -82,6 +82,25 @@ class RunControl final : public Callback {
 
 void print_line(bool root, const std::string& text) {
   if (root) std::cout << text << std::endl;
+}
+
+// Runs one set-up stage on this rank, then every rank agrees whether any
+// failed. On a failure the (first) failing rank prints its error once and every
+// rank gets the exit code to return: its own error's, or 2 where it had none.
+template <class Stage>
+std::optional<int> agreed(distributed::Communicator& comm, Stage&& stage) {
+  std::string error;
+  int code = kExitUsage;
+  try {
+    stage();
+  } catch (const Error& e) {
+    error = e.what();
+    code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
+  }
+  const auto status = comm.agree({.error = !error.empty()});
+  if (!status.error) return std::nullopt;
+  if (comm.rank() == status.error_rank) std::cerr << "dtrain: error: " << error << '\n';
+  return error.empty() ? kExitUsage : code;
 }
 
 void warn_line(const std::string& text) {
@@ -153,41 +172,33 @@ int run_train(const TrainArgs& args) {
   std::shared_ptr<ModelCheckpoint> ckpt;
   std::optional<ResumePosition> resume;
   CallbackList callbacks;  // the config's, whose state checkpoints keep
-  std::string error;
-  int error_code = kExitUsage;
-  try {
-    train = open_split(cfg, cfg.data.train, cfg.data.shuffle, comm);
-    if (!cfg.data.validation.empty()) validation = open_split(cfg, cfg.data.validation, false, comm);
-    if (!cfg.data.test.empty() && train->reader().dataset().find(cfg.data.test)) {
-      test = open_split(cfg, cfg.data.test, false, comm);
-    }
-    const auto sample = train->x_sample_shape().to_vector();
-    cfg.layers.front().config.set("shape", sample);
-    model.emplace(Model::from_records(cfg.layers, cfg.model_name, cfg.seed));
-    model->set_communicator(&comm);
-    model->set_threads(cfg.threads);
-    model->set_bucket_bytes(cfg.bucket_bytes);
-    model->set_reduce_transport(cfg.transport);
-    model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
-    ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
-        .directory = cfg.run_dir,
-        .save_every_epoch = cfg.checkpoint_every_epoch,
-        .save_every_steps = cfg.checkpoint_every_steps,
-        .keep = cfg.checkpoint_keep,
-        .monitor = cfg.checkpoint_monitor,
-        .mode = cfg.checkpoint_mode,
-        .dataset = cfg.data.file,
-        .warn = {}});
-    for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
-    ckpt->watch(callbacks);
-  } catch (const Error& e) {
-    error = e.what();
-    error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
-  }
-  const auto setup = comm.agree({.error = !error.empty()});
-  if (setup.error) {
-    if (comm.rank() == setup.error_rank) std::cerr << "dtrain: error: " << error << '\n';
-    return error.empty() ? kExitUsage : error_code;
+  if (const auto code = agreed(comm, [&] {
+        train = open_split(cfg, cfg.data.train, cfg.data.shuffle, comm);
+        if (!cfg.data.validation.empty()) validation = open_split(cfg, cfg.data.validation, false, comm);
+        if (!cfg.data.test.empty() && train->reader().dataset().find(cfg.data.test)) {
+          test = open_split(cfg, cfg.data.test, false, comm);
+        }
+        const auto sample = train->x_sample_shape().to_vector();
+        cfg.layers.front().config.set("shape", sample);
+        model.emplace(Model::from_records(cfg.layers, cfg.model_name, cfg.seed));
+        model->set_communicator(&comm);
+        model->set_threads(cfg.threads);
+        model->set_bucket_bytes(cfg.bucket_bytes);
+        model->set_reduce_transport(cfg.transport);
+        model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
+        ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+            .directory = cfg.run_dir,
+            .save_every_epoch = cfg.checkpoint_every_epoch,
+            .save_every_steps = cfg.checkpoint_every_steps,
+            .keep = cfg.checkpoint_keep,
+            .monitor = cfg.checkpoint_monitor,
+            .mode = cfg.checkpoint_mode,
+            .dataset = cfg.data.file,
+            .warn = {}});
+        for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
+        ckpt->watch(callbacks);
+      })) {
+    return *code;
   }
 
   // 3. The run directory: rank 0 locks it for the whole run before anything is
@@ -195,11 +206,8 @@ int run_train(const TrainArgs& args) {
   // released on return, also after errors; a kill -9 leaves a stale lock the next
   // run recognises) and sorts out an earlier run's files. All ranks agree.
   std::unique_ptr<checkpoint::RunDirectoryLock> lock;
-  {
-    std::string why;
-    int code = kExitUsage;
-    if (root) {
-      try {
+  if (const auto code = agreed(comm, [&] {
+        if (!root) return;
         if (args.fresh && !args.resume.empty() && args.resume != "auto") {
           throw ArgumentError("--fresh starts over: it cannot be combined with --resume " + args.resume);
         }
@@ -208,37 +216,23 @@ int run_train(const TrainArgs& args) {
             cfg.run_dir, checkpoint::RunDirectoryLockOptions{
                              .job_id = job ? job : "", .force = args.force_unlock, .warn = warn_line});
         prepare_run_directory(cfg.run_dir, args);
-      } catch (const Error& e) {
-        why = e.what();
-        code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
-      }
-    }
-    if (comm.agree({.error = !why.empty()}).error) {
-      if (root) std::cerr << "dtrain: error: " << why << '\n';
-      return root ? code : kExitUsage;
-    }
+      })) {
+    return *code;
   }
 
   // 4. Resume, every rank, once rank 0 has sorted the run directory out.
-  try {
-    if (!args.resume.empty()) {
-      resume = ckpt->resume(*model, args.resume);
-      if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
-      // history.csv is the checkpoint's history from here on: rows of epochs after
-      // the checkpoint (an older one than the newest row) would come twice.
-      if (resume && root) {
-        const auto& h = ckpt->history();
-        CSVLogger::rewrite((fs::path(cfg.run_dir) / "history.csv").string(), h.columns, h.rows);
-      }
-    }
-  } catch (const Error& e) {
-    error = e.what();
-    error_code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
-  }
-  const auto resumed = comm.agree({.error = !error.empty()});
-  if (resumed.error) {
-    if (comm.rank() == resumed.error_rank) std::cerr << "dtrain: error: " << error << '\n';
-    return error.empty() ? kExitUsage : error_code;
+  if (const auto code = agreed(comm, [&] {
+        if (args.resume.empty()) return;
+        resume = ckpt->resume(*model, args.resume);
+        if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
+        // history.csv is the checkpoint's history from here on: rows of epochs after
+        // the checkpoint (an older one than the newest row) would come twice.
+        if (resume && root) {
+          const auto& h = ckpt->history();
+          CSVLogger::rewrite((fs::path(cfg.run_dir) / "history.csv").string(), h.columns, h.rows);
+        }
+      })) {
+    return *code;
   }
 
   // 5. Run: any error from here on ends every rank (printed once, by its rank).
