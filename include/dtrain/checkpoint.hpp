@@ -118,6 +118,9 @@ struct CheckpointState {
   std::map<std::string, std::vector<double>> metric_states;  // of the interrupted epoch
   HistoryTable history;
   std::optional<MonitorValue> monitor;
+  // The program's own record of how the run was configured (dtrain train: its
+  // resolved config as JSON), compared on resume; "" none (and in older files).
+  std::string run_config;
 };
 
 // --- one file ------------------------------------------------------------------

@@ -117,6 +117,7 @@ std::uint64_t state_checksum(const CheckpointState& st, const std::string& creat
     s.str(st.monitor->name);
     s.f64(st.monitor->value);
   }
+  if (!st.run_config.empty()) s.str(st.run_config);  // absent from older files: their checksums stay valid
   return s.digest();
 }
 

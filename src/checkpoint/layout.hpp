@@ -27,6 +27,7 @@ inline constexpr const char* kCallbackNames = "/callbacks/names";
 inline constexpr const char* kCallbackStates = "/callbacks/states";
 inline constexpr const char* kMetricStatesGroup = "/metric_states";
 inline constexpr const char* kHistoryGroup = "/history";
+inline constexpr const char* kRunConfig = "/run_config";  // optional text
 inline constexpr const char* kChecksumAttr = "checksum";    // root, uint64
 inline constexpr const char* kArrayChecksumAttr = "xxh64";  // on each array, uint64
 

@@ -47,6 +47,7 @@ class Reader {
     callbacks(s);
     metric_states(s);
     history(s);
+    if (hdf5::exists(file_, kRunConfig)) s.run_config = hdf5::read_string(file_, kRunConfig, errors_);
     return s;
   }
 

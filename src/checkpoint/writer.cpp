@@ -127,6 +127,7 @@ class Writer {
     callbacks(s);
     metric_states(s);
     history(s);
+    if (!s.run_config.empty()) hdf5::write_string(file_, kRunConfig, s.run_config, errors_);
   }
 
  private:

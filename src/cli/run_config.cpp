@@ -2,9 +2,13 @@
 
 #include "dtrain/model/validation.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -264,6 +268,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   const Reader r(path);
   RunConfig c;
   c.path = path;
+  c.overrides = overrides;
   r.allow(root, "", {"seed", "threads", "run_dir", "data", "model", "compile", "fit", "checkpoint", "distributed"});
   c.seed = r.get<std::uint64_t>(root, "", "seed", 0);
   c.threads = r.get<int>(root, "", "threads", 0);
@@ -367,6 +372,96 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     r.fail(dist["transport"], "distributed.transport", "must be auto, mpi or shared_memory, got '" + transport + "'");
   }
   return c;
+}
+
+std::string setting_text(double v) {
+  char buf[400];  // the longest fixed text is ~330 characters
+  const bool fixed = v == 0 || (std::abs(v) >= 1e-6 && std::abs(v) < 1e15);  // 0.0005, not 5e-04
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v, fixed ? std::chars_format::fixed
+                                                                         : std::chars_format::scientific).ptr);
+}
+
+namespace {
+
+std::string text(double v) { return setting_text(v); }
+std::string text(bool v) { return v ? "true" : "false"; }
+std::string text(const ConfigValue& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, bool>) return text(x);
+        else if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(x);
+        else if constexpr (std::is_same_v<T, double>) return text(x);
+        else if constexpr (std::is_same_v<T, std::string>) return x;
+        else {
+          std::string out = "[";
+          for (const auto& e : x) out += (out.size() > 1 ? ", " : "") + text(ConfigValue(e));
+          return out + "]";
+        }
+      },
+      v);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> settings(const RunConfig& c) {
+  std::map<std::string, std::string> s;
+  s["seed"] = std::to_string(c.seed);
+  s["threads"] = std::to_string(c.threads);
+  s["run_dir"] = c.run_dir;
+  s["data.file"] = c.data.file;
+  s["data.train"] = c.data.train;
+  s["data.validation"] = c.data.validation;
+  s["data.test"] = c.data.test;
+  s["data.batch_size"] = std::to_string(c.data.batch_size);
+  s["data.shuffle"] = text(c.data.shuffle);
+  s["model.name"] = c.model_name;
+  for (std::size_t i = 1; i < c.layers.size(); ++i) {  // layers[0] is the InputLayer made from the data
+    const auto key = "model.layers[" + std::to_string(i - 1) + "].";
+    s[key + "type"] = c.layers[i].type;
+    for (const auto& [k, v] : c.layers[i].config.values()) s[key + k] = text(v);
+    std::string inputs;
+    for (const auto& in : c.layers[i].inbound) inputs += (inputs.empty() ? "" : ", ") + in;
+    s[key + "inputs"] = inputs;
+  }
+  s["compile.loss"] = c.loss.name;
+  s["compile.from_logits"] = text(c.loss.from_logits);
+  s["compile.label_smoothing"] = text(c.loss.label_smoothing);
+  s["compile.delta"] = text(c.loss.delta);
+  s["compile.optimizer.name"] = c.optimizer.name;
+  for (const auto& [k, v] : c.optimizer.options) s["compile.optimizer." + k] = text(v);
+  std::string metrics;
+  for (const auto& m : c.metrics) metrics += (metrics.empty() ? "" : ", ") + m;
+  s["compile.metrics"] = "[" + metrics + "]";
+  s["fit.epochs"] = std::to_string(c.epochs);
+  s["fit.verbose"] = std::to_string(c.verbose);
+  for (std::size_t i = 0; i < c.callbacks.size(); ++i) {
+    const auto key = "fit.callbacks[" + std::to_string(i) + "].";
+    s[key + "type"] = c.callbacks[i].type;
+    for (const auto& [k, v] : c.callbacks[i].args.values()) s[key + k] = text(v);
+  }
+  s["checkpoint.every_steps"] = std::to_string(c.checkpoint_every_steps);
+  s["checkpoint.every_epoch"] = text(c.checkpoint_every_epoch);
+  s["checkpoint.keep"] = std::to_string(c.checkpoint_keep);
+  s["checkpoint.monitor"] = c.checkpoint_monitor;
+  s["checkpoint.mode"] = c.checkpoint_mode;
+  s["distributed.replica_check_every"] = std::to_string(c.replica_check_every);
+  s["distributed.stall_timeout"] = text(c.stall_timeout);
+  s["distributed.bucket_mib"] = text(static_cast<double>(c.bucket_bytes) / (1 << 20));
+  s["distributed.transport"] = c.transport == distributed::ReduceTransport::mpi             ? "mpi"
+                               : c.transport == distributed::ReduceTransport::shared_memory ? "shared_memory"
+                                                                                              : "auto";
+  return s;
+}
+
+std::string settings_json(const std::map<std::string, std::string>& s) { return nlohmann::json(s).dump(1); }
+
+std::map<std::string, std::string> settings_from_json(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text).get<std::map<std::string, std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ArgumentError(source + ": its run config is not a JSON object of texts (" + e.what() + ")");
+  }
 }
 
 }  // namespace dtrain::cli

@@ -14,6 +14,7 @@
 #include "dtrain/model.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,7 @@ struct CallbackSpec {
 
 struct RunConfig {
   std::string path;       // the YAML file
+  std::vector<std::string> overrides;  // the --set assignments applied, in order
   std::uint64_t seed = 0;
   int threads = 0;        // 0: the cores given to the rank
   std::string run_dir;    // default runs/<config name>
@@ -71,5 +73,14 @@ struct RunConfig {
 
 // Reads the file, applies --set overrides ("fit.epochs=3"), validates.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Every setting of the resolved config (defaults included) by its YAML key:
+// "data.batch_size" -> "128", "model.layers[1].units" -> "256" (layer i of the
+// config is model.layers[i]; its type is model.layers[i].type). Checkpoints keep
+// it (settings_json) so that a resume can see what changed.
+std::map<std::string, std::string> settings(const RunConfig& c);
+std::string setting_text(double v);  // the shortest text that reads back as v
+std::string settings_json(const std::map<std::string, std::string>& s);
+std::map<std::string, std::string> settings_from_json(const std::string& text, const std::string& source);
 
 }  // namespace dtrain::cli

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include "commands.hpp"
+#include "config_change.hpp"
 #include "run_config.hpp"
 #include "signals.hpp"
 
@@ -12,6 +13,7 @@
 #include "dtrain/model.hpp"
 #include "dtrain/model/model_checkpoint.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
+#include "dtrain/optimizers/optimizer.hpp"
 #include "dtrain/version.hpp"
 
 #include <unistd.h>
@@ -172,6 +174,8 @@ int run_train(const TrainArgs& args) {
   std::shared_ptr<ModelCheckpoint> ckpt;
   std::optional<ResumePosition> resume;
   CallbackList callbacks;  // the config's, whose state checkpoints keep
+  std::vector<ConfigChange> accepted;  // config changes since the checkpoint resumed from
+  double config_rate = 0;
   if (const auto code = agreed(comm, [&] {
         train = open_split(cfg, cfg.data.train, cfg.data.shuffle, comm);
         if (!cfg.data.validation.empty()) validation = open_split(cfg, cfg.data.validation, false, comm);
@@ -194,7 +198,17 @@ int run_train(const TrainArgs& args) {
             .monitor = cfg.checkpoint_monitor,
             .mode = cfg.checkpoint_mode,
             .dataset = cfg.data.file,
-            .warn = {}});
+            .warn = {},
+            .run_config = settings_json(settings(cfg)),
+            .check_resume = [&](const std::string& path, const std::string& saved) {
+              if (saved.empty()) {
+                if (root) warn_line(path + " holds no run config (an older dtrain wrote it): config changes are not checked");
+                return;
+              }
+              config_rate = model->optimizer().learning_rate();  // the config's, before the checkpoint's replaces it
+              accepted = accept_changes(config_changes(settings_from_json(saved, path), settings(cfg)),
+                                        args.allow_change, cfg.overrides, path);
+            }});
         for (const auto& spec : cfg.callbacks) callbacks.push_back(make_callback(spec.type, spec.args));
         ckpt->watch(callbacks);
       })) {
@@ -225,6 +239,17 @@ int run_train(const TrainArgs& args) {
         if (args.resume.empty()) return;
         resume = ckpt->resume(*model, args.resume);
         if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
+        for (const auto& change : accepted) {
+          auto shown = change;
+          if (change.key == "compile.optimizer.learning_rate") {
+            // The checkpoint's rate may differ from its config's (ReduceLROnPlateau): the
+            // config's replaces it, as the user asked.
+            auto& optimizer = model->optimizer();
+            shown.saved = setting_text(optimizer.learning_rate());
+            optimizer.set_learning_rate(config_rate);
+          }
+          print_line(root, "Config changed since the checkpoint (allowed): " + describe(shown));
+        }
         // history.csv is the checkpoint's history from here on: rows of epochs after
         // the checkpoint (an older one than the newest row) would come twice.
         if (resume && root) {

@@ -11,6 +11,7 @@ struct TrainArgs {
   std::string config;
   std::string resume;  // "", "auto" or a checkpoint path
   std::vector<std::string> overrides;
+  std::vector<std::string> allow_change;  // config keys (or prefixes) a resume may see changed
   int threads = -1;    // -1: from the config
   std::string run_dir;
   bool fresh = false;         // move an earlier run's files aside and start over

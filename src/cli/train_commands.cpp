@@ -25,6 +25,11 @@ void register_train_commands(CLI::App& app) {
                   "Take over the run directory's lock (dtrain.lock) even if it names a run that may be alive "
                   "(on another host); a lock of a dead process on this host is taken over without it");
   train->add_option("--set", args->overrides, "Override a config key, e.g. --set fit.epochs=3 (repeatable)");
+  train->add_option("--allow-change", args->allow_change,
+                    "With --resume: accept a config key that differs from the checkpoint's run config, e.g. "
+                    "--allow-change compile.optimizer.learning_rate (repeatable; a prefix such as compile.optimizer "
+                    "accepts every key under it). Without it a changed key is refused (exit 2); fit.epochs may always "
+                    "grow. The optimizer's and the layers' types can never change");
   train->add_option("--threads", args->threads, "TBB threads per rank (default: the cores given to the rank)");
   train->add_option("--run-dir", args->run_dir, "Where history.csv and checkpoints go (default: run_dir of the config)");
   train->add_flag("--profile", args->profile, "Print per epoch the time of data, forward, backward, all-reduce wait, optimizer");

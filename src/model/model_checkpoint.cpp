@@ -74,6 +74,7 @@ std::optional<ResumePosition> ModelCheckpoint::resume(Model& model, const std::s
     found = checkpoint::FoundCheckpoint{spec, checkpoint::load_checkpoint(spec)};
   }
   const auto& s = found->state;
+  if (im.options.check_resume) im.options.check_resume(found->path, s.run_config);
   auto position = model.resume(s, found->path);
   im.restored.clear();
   for (const auto& c : s.callbacks) {
@@ -105,6 +106,7 @@ void ModelCheckpoint::save(Model& model, std::int64_t epoch, std::int64_t step_i
   if (!is_root(model)) return;
   auto s = model::capture(model, epoch, step_in_epoch, std::move(epoch_state));
   s.progress.dataset_fingerprint = im.fingerprint;
+  s.run_config = im.options.run_config;
   for (const auto& c : im.watched) {
     const auto state = c->state();
     if (!state.values().empty()) s.callbacks.push_back({c->name(), model::config_to_json(state)});

@@ -39,7 +39,7 @@ BELOW = {
     "callbacks": {"core", "tensor", "model", "optimizers", "distributed"},
     "model": {"core", "tensor", "kernels", "graph", "initializers", "layers", "losses", "metrics", "optimizers",
               "callbacks", "data", "distributed", "checkpoint"},
-    "cli": {"core", "tensor", "model", "data", "distributed", "checkpoint", "callbacks", "losses"},
+    "cli": {"core", "tensor", "model", "data", "distributed", "checkpoint", "callbacks", "losses", "optimizers"},
 }
 
 

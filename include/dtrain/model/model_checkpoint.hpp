@@ -40,6 +40,11 @@ struct ModelCheckpointOptions {
   std::string mode = "auto";           // min, max, or auto (max for accuracy/auc)
   std::string dataset;                 // an HDF5 data file to fingerprint ("" none): resume warns if it changed
   std::function<void(const std::string&)> warn;  // rank 0's warnings (default: standard error)
+  // The run's config as the program records it (text), kept in every checkpoint.
+  std::string run_config;
+  // Called by resume() with the checkpoint's path and its run_config ("" in files
+  // without one) before anything is loaded: throw to refuse the resume.
+  std::function<void(const std::string& path, const std::string& saved_run_config)> check_resume;
 };
 
 class ModelCheckpoint final : public Callback {

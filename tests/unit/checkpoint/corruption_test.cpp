@@ -131,6 +131,19 @@ TEST(CheckpointCorruption, ChangedMetadataIsCaughtByTheStateChecksum) {
   EXPECT_TRUE(contains(msg, "checksum mismatch of the checkpoint state")) << msg;
 }
 
+TEST(CheckpointCorruption, ARemovedRunConfigIsCaughtByTheStateChecksum) {
+  ScratchDir dir;
+  const std::string path = dir.file("ckpt.h5");
+  save_checkpoint(path, ckpt_test::full_state());  // with a run config
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(H5Ldelete(f, "/run_config", H5P_DEFAULT), 0);
+    H5Fclose(f);
+  }
+  const auto msg = checkpoint_error_of([&] { load_checkpoint(path); });
+  EXPECT_TRUE(contains(msg, "checksum mismatch of the checkpoint state")) << msg;
+}
+
 TEST(CheckpointCorruption, ForeignFilesAreNamed) {
   ScratchDir dir;
   const std::string text = dir.file("notes.h5");

@@ -97,6 +97,7 @@ TEST(CheckpointLayout, H5lsShowsTheDocumentedTree) {
       {"/optimizer/slots/scale/v", "Dataset {SCALAR}"},
       {"/progress", "Group"},
       {"/progress/rng", "Group"},
+      {"/run_config", "Dataset {SCALAR}"},
   };
   EXPECT_EQ(tree, expected);
 }

@@ -70,6 +70,7 @@ inline CheckpointState full_state(std::int64_t step = 120) {
   s.history.columns = {"epoch", "loss", "accuracy", "val_loss"};
   s.history.rows = {{0, 0.9, 0.61, 0.8}, {1, 0.55, 0.79, 0.5}};
   s.monitor = MonitorValue{"val_loss", 0.5};
+  s.run_config = R"({"data.batch_size": "128", "seed": "3"})";
   return s;
 }
 
@@ -87,6 +88,7 @@ inline void expect_same_state(const CheckpointState& a, const CheckpointState& b
   EXPECT_EQ(a.format_version, b.format_version);
   EXPECT_EQ(a.created, b.created);
   EXPECT_EQ(a.dtrain_version, b.dtrain_version);
+  EXPECT_EQ(a.run_config, b.run_config);
   EXPECT_EQ(a.model.name, b.model.name);
   EXPECT_EQ(a.model.seed, b.model.seed);
   EXPECT_EQ(a.model.config_json, b.model.config_json);

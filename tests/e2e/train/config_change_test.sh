@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Issue 20 items 5-6: a resume under a changed config is refused (exit 2 on every
+# rank, one line listing each changed key with both values, no file changed)
+# unless --allow-change names the key; fit.epochs may always grow; an allowed
+# learning rate is applied and printed; the optimizer's type never changes.
+#   config_change_test.sh DTRAIN DATA CONFIG CASE
+# CASE: refused | refused_2_ranks | allowed | learning_rate | structural
+DTRAIN=$1 DATA=$2 CONFIG=$3
+source "$(dirname "$0")/lib.sh"
+case=$4
+
+state() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k2); }
+
+# expect_refused PATTERN RANKS [args...]: a resume of $WORK/r that must refuse
+expect_refused() {
+  local pattern=$1 ranks=$2 rc
+  shift 2
+  local before
+  before=$(state "$WORK/r")
+  set +e
+  if [ "$ranks" = 1 ]; then
+    "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" --threads 1 --resume auto "$@" \
+      >"$WORK/out" 2>"$WORK/err"
+  else
+    # -q: no banner of mpiexec's about the ranks' exit codes (the launcher scripts pass it too)
+    mpiexec -q -n "$ranks" --oversubscribe "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" \
+      --threads 1 --resume auto "$@" >"$WORK/out" 2>"$WORK/err"
+  fi
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "exit $rc, expected 2: $(cat "$WORK/err")"
+  [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "expected one line, got: $(cat "$WORK/err")"
+  grep -qE "$pattern" "$WORK/err" || fail "'$(cat "$WORK/err")' does not match '$pattern'"
+  [ "$(state "$WORK/r")" = "$before" ] || fail "the run directory changed"
+  echo "ok: $(cat "$WORK/err")"
+}
+
+train "$WORK/r" --set fit.epochs=1 || fail "first run: $(cat "$WORK/r.log")"
+
+case $case in
+refused)
+  # The issue's examples: batch size (the data position would be reinterpreted),
+  # activation, seed; every key with both values, a --set value named as such.
+  sed 's/activation: relu/activation: tanh/; s/^seed: 3/seed: 4/' "$CONFIG" >"$WORK/changed.yaml"
+  CONFIG=$WORK/changed.yaml expect_refused \
+    "dtrain: error: the config differs from the one ckpt-000215.h5 was trained with: data.batch_size: 256 \(checkpoint\) → 128 \(--set data.batch_size=128\); model.layers\[1\].activation: relu \(checkpoint\) → tanh \(config\); seed: 3 \(checkpoint\) → 4 \(config\); resume with --allow-change KEY" \
+    1 --set data.batch_size=128
+  # An added Dropout: the layers after it change type.
+  sed 's/    - Dense: {units: 10}/    - Dropout: {rate: 0.2}\n    - Dense: {units: 10}/' "$CONFIG" >"$WORK/dropout.yaml"
+  CONFIG=$WORK/dropout.yaml expect_refused "cannot resume from ckpt-000215.h5 with another optimizer or layer type: .*model.layers\[3\].type: Dense \(checkpoint\) → Dropout" 1
+  # Allowing one key is not allowing the others.
+  CONFIG=$WORK/changed.yaml expect_refused "the config differs .*: model.layers\[1\].activation: relu .*seed: 3 \(checkpoint\) → 4" \
+    1 --set data.batch_size=128 --allow-change data.batch_size
+  ;;
+refused_2_ranks)
+  expect_refused "the config differs .*: data.batch_size: 256 \(checkpoint\) → 512 \(--set data.batch_size=512\)" \
+    2 --set data.batch_size=512
+  ;;
+allowed)
+  # fit.epochs grows without a flag; an allowed key is accepted and printed.
+  train "$WORK/r" --resume auto --set fit.epochs=2 --set data.batch_size=128 --allow-change data.batch_size ||
+    fail "resume: $(cat "$WORK/r.log")"
+  grep -q "Config changed since the checkpoint (allowed): data.batch_size: 256 (checkpoint) → 128 (config)" "$WORK/r.log" ||
+    fail "no line for the batch size: $(head -5 "$WORK/r.log")"
+  grep -q "Config changed since the checkpoint (allowed): fit.epochs: 1 (checkpoint) → 2 (config)" "$WORK/r.log" ||
+    fail "no line for fit.epochs"
+  grep -q "Resuming from .*ckpt-000215.h5" "$WORK/r.log" || fail "did not resume"
+  # The new checkpoints record the new config: resuming again with it needs no flag.
+  train "$WORK/r" --resume auto --set fit.epochs=3 --set data.batch_size=128 || fail "second resume: $(cat "$WORK/r.log")"
+  ! grep -q "data.batch_size" "$WORK/r.log" || fail "the batch size was reported again"
+  ;;
+learning_rate)
+  # Refused without the flag ...
+  expect_refused "compile.optimizer.learning_rate: 0.001 \(checkpoint\) → 0.0005 \(--set compile.optimizer.learning_rate=0.0005\)" \
+    1 --set compile.optimizer.learning_rate=0.0005
+  # ... applied and printed with it: the saved rate is the new one, and the run
+  # is bitwise the same as one that had that rate from this step on.
+  train "$WORK/r" --resume auto --set fit.epochs=2 --set compile.optimizer.learning_rate=0.0005 \
+    --allow-change compile.optimizer.learning_rate || fail "resume: $(cat "$WORK/r.log")"
+  grep -q "learning_rate: 0.001 (checkpoint) → 0.0005 (config)" "$WORK/r.log" || fail "no learning-rate line: $(head -3 "$WORK/r.log")"
+  rate=$(h5dump -a /optimizer/learning_rate "$(newest "$WORK/r")" | grep -oE '\(0\): [0-9.e-]+' | cut -d' ' -f2)
+  [ "$rate" = "0.0005" ] || fail "the checkpoint's learning rate is $rate, expected 0.0005"
+  echo "ok: learning rate $rate in $(newest "$WORK/r")"
+  ;;
+structural)
+  expect_refused "cannot resume from ckpt-000215.h5 with another optimizer or layer type: compile.optimizer.name: adam \(checkpoint\) → sgd" \
+    1 --set compile.optimizer.name=sgd --allow-change compile.optimizer
+  ;;
+esac
+echo PASS
