@@ -21,7 +21,9 @@
 # as SIGUSR1 (mpirun kills the ranks on SIGTERM; it forwards SIGUSR1): dtrain
 # writes a checkpoint and exits 3; continue with `--resume auto`. A second Ctrl-C
 # aborts at once. The exit code is dtrain's (0 ok, 1 run-time error, 2 usage or
-# config error, 3 stopped after a checkpoint); 2 also for a bad use of this script.
+# config error, 3 stopped after a checkpoint); 2 also for a bad use of this script;
+# 1 when a rank was killed by a signal (mpirun's 137, ...). Open MPI's banners
+# about an end dtrain chose itself are filtered out: dtrain's one line says it.
 set -uo pipefail
 
 self=$(basename "$0")

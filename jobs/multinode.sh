@@ -35,8 +35,9 @@
 # The binary is $DTRAIN, else build/dtrain next to this script's jobs/ folder,
 # else `dtrain` on PATH. Signals as in jobs/local.sh: SIGTERM, SIGUSR1 and the
 # first Ctrl-C reach every rank as SIGUSR1 (checkpoint, exit 3; continue with
-# --resume auto, on as many nodes as are left). Exit code: dtrain's, or
-# mpirun's when a node failed (non-zero); 2 for a bad use of this script.
+# --resume auto, on as many nodes as are left). Exit code: dtrain's (0-3); 1 when
+# a rank was killed or a node lost (mpirun's own codes 137, 205, ...); 2 for a bad
+# use of this script. Open MPI's abort banners are filtered out as in local.sh.
 set -uo pipefail
 
 self=$(basename "$0")

@@ -1,7 +1,7 @@
 # What jobs/local.sh and jobs/multinode.sh share (sourced; the caller defines
 # `self`, its name in messages, and `die`):
 #   find_dtrain                 # sets dtrain: $DTRAIN, build/dtrain or PATH; checks mpirun
-#   run_mpirun "${cmd[@]}"      # runs mpirun in the foreground, exits with its status
+#   run_mpirun "${cmd[@]}"      # runs mpirun in the foreground, exits with the documented code
 # In run_mpirun, SIGTERM, SIGUSR1 and a first Ctrl-C reach mpirun as SIGUSR1:
 # dtrain checkpoints at the next step boundary and exits 3. A second Ctrl-C
 # aborts (SIGTERM).
@@ -45,6 +45,37 @@ on_interrupt() {
   fi
 }
 
+# Open MPI's banners about an end dtrain chose itself (MPI_ABORT was invoked ...,
+# a process returned a non-zero exit code ...) repeat what dtrain's one line said;
+# every other message of mpirun (no slots, a program not found, a rank killed by a
+# signal) passes. Each banner is a block between lines of dashes.
+filter_mpi_banners() {
+  trap '' INT TERM USR1  # the filter lives as long as mpirun: a Ctrl-C is for mpirun
+  awk '
+    function flush_block() {
+      if (block !~ /MPI_ABORT was invoked|exited with non-zero status|returned[ \n]+a non-zero exit code/) printf "%s", block
+      block = ""; inside = 0; fflush()
+    }
+    /^-+$/ && length($0) >= 40 { if (inside) { block = block $0 "\n"; flush_block(); next } inside = 1; block = $0 "\n"; next }
+    inside { block = block $0 "\n"; next }
+    { print; fflush() }
+    END { if (inside) printf "%s", block }'
+}
+
+# The documented exit codes (docs/exit-codes.md) pass through. Any other status of
+# mpirun is a run-time failure, 1: a rank killed by a signal (128+N) or a lost node
+# (mpirun's own codes).
+exit_documented() {
+  local status=$1
+  case $status in 0|1|2|3) exit "$status" ;; esac
+  if [ "$status" -gt 128 ] && [ "$status" -lt 192 ]; then
+    echo "$self: error: a rank was killed by signal $((status - 128)) (mpirun exited $status); the checkpoints written before stay valid: continue with --resume auto" >&2
+  else
+    echo "$self: error: mpirun exited $status (a rank or a node was lost); the checkpoints written before stay valid: continue with --resume auto" >&2
+  fi
+  exit 1
+}
+
 run_mpirun() {
   trap 'forward_stop TERM' TERM
   trap 'forward_stop USR1' USR1
@@ -55,7 +86,7 @@ run_mpirun() {
   # reading the terminal would be stopped (dtrain reads no stdin).
   [ -z "$stop_signal" ] || { echo "$self: SIG$stop_signal before the start: not started" >&2; exit 1; }
   set -m
-  "$@" </dev/null &
+  "$@" </dev/null 2> >(filter_mpi_banners >&2) &
   mpirun_pid=$!
   set +m
   # A trapped signal makes `wait` return early: wait again while mpirun lives, then
@@ -65,5 +96,7 @@ run_mpirun() {
     kill -0 "$mpirun_pid" 2>/dev/null || break
   done
   wait "$mpirun_pid"
-  exit $?
+  local status=$?
+  wait  # the banner filter: its last lines out before the script ends
+  exit_documented "$status"
 }

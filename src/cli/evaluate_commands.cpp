@@ -1,6 +1,7 @@
 // dtrain evaluate CKPT --data FILE and dtrain predict CKPT --input FILE -o OUT.h5:
 // a model rebuilt from a checkpoint, on any number of ranks.
 #include "commands.hpp"
+#include "errors.hpp"
 
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
@@ -12,6 +13,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace dtrain::cli {
 namespace {
@@ -24,25 +26,32 @@ struct EvalArgs {
 
 int evaluate(const EvalArgs& a) {
   distributed::Communicator comm;
+  std::optional<Model> model;
+  std::optional<Hdf5BatchSource> source;
+  // The checkpoint and the data: each rank reads its part; all agree on errors.
+  if (const auto code = agreed(comm, [&] {
+        model.emplace(Model::load(a.checkpoint));
+        model->set_communicator(&comm);
+        data::ShardReaderOptions o;
+        o.path = a.data;
+        o.split = a.split;
+        o.global_batch = a.batch_size;
+        o.rank = comm.rank();
+        o.world_size = comm.size();
+        o.shuffle = false;
+        source.emplace(o);
+      })) {
+    return *code;
+  }
   try {
-    auto model = Model::load(a.checkpoint);
-    model.set_communicator(&comm);
-    data::ShardReaderOptions o;
-    o.path = a.data;
-    o.split = a.split;
-    o.global_batch = a.batch_size;
-    o.rank = comm.rank();
-    o.world_size = comm.size();
-    o.shuffle = false;
-    Hdf5BatchSource source(o);
-    const auto logs = model.evaluate(source);
+    const auto logs = model->evaluate(*source);
     if (comm.rank() == 0) {
-      std::cout << "Test (" << source.rows() << " samples of " << a.data << " /" << a.split << "): " << format_logs(logs)
-                << std::endl;
+      std::cout << "Test (" << source->rows() << " samples of " << a.data << " /" << a.split
+                << "): " << format_logs(logs) << std::endl;
     }
     return kExitOk;
   } catch (const std::exception& e) {
-    comm.abort(e.what(), dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure);
+    return end_run(comm, e);
   }
 }
 

@@ -1,5 +1,6 @@
 // dtrain: the command-line entry point. Subcommands live in src/cli/*.cpp.
 #include "commands.hpp"
+#include "errors.hpp"
 
 #include "dtrain/core/error.hpp"
 #include "dtrain/version.hpp"
@@ -86,12 +87,9 @@ int main(int argc, char** argv) {
     // not CLI11's own codes (100-127).
     if (launcher_rank() == 0) std::cerr << "dtrain: error: " << command_line_error(app, e, argc, argv) << '\n';
     return kExitUsage;
-  } catch (const dtrain::ArgumentError& e) {
-    std::cerr << "dtrain: error: " << e.what() << '\n';
-    return kExitUsage;
   } catch (const dtrain::Error& e) {
-    std::cerr << "dtrain: error: " << e.what() << '\n';
-    return kExitFailure;
+    print_error(e.what());
+    return input_error_code(e);
   } catch (const std::exception& e) {
     std::cerr << "dtrain: internal error: " << e.what() << '\n';
     return kExitFailure;

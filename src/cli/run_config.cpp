@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace dtrain::cli {
@@ -257,6 +258,8 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": no such config file");
+  if (std::filesystem::is_directory(path)) throw ConfigError(path + ": is a directory, not a config file");
+  if (!std::ifstream(path)) throw ConfigError(path + ": cannot be read (permissions?)");
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "config_change.hpp"
+#include "errors.hpp"
 #include "run_config.hpp"
 #include "signals.hpp"
 
@@ -86,25 +87,6 @@ void print_line(bool root, const std::string& text) {
   if (root) std::cout << text << std::endl;
 }
 
-// Runs one set-up stage on this rank, then every rank agrees whether any
-// failed. On a failure the (first) failing rank prints its error once and every
-// rank gets the exit code to return: its own error's, or 2 where it had none.
-template <class Stage>
-std::optional<int> agreed(distributed::Communicator& comm, Stage&& stage) {
-  std::string error;
-  int code = kExitUsage;
-  try {
-    stage();
-  } catch (const Error& e) {
-    error = e.what();
-    code = dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure;
-  }
-  const auto status = comm.agree({.error = !error.empty()});
-  if (!status.error) return std::nullopt;
-  if (comm.rank() == status.error_rank) std::cerr << "dtrain: error: " << error << '\n';
-  return error.empty() ? kExitUsage : code;
-}
-
 void warn_line(const std::string& text) {
   std::cerr << "dtrain: " << (text.starts_with("warning: ") ? "" : "warning: ") << text << '\n';
 }
@@ -162,7 +144,7 @@ int run_train(const TrainArgs& args) {
     if (!args.run_dir.empty()) cfg.run_dir = args.run_dir;
     if (args.stall_timeout > 0) cfg.stall_timeout = args.stall_timeout;
   } catch (const Error& e) {
-    if (root) std::cerr << "dtrain: error: " << e.what() << '\n';
+    if (root) print_error(e.what());
     return kExitUsage;
   }
   comm.set_stall_timeout(std::chrono::duration<double>(cfg.stall_timeout));
@@ -313,7 +295,7 @@ int run_train(const TrainArgs& args) {
     return kExitOk;
   } catch (const std::exception& e) {
     if (lock) lock->release();  // MPI_Abort runs no destructors
-    comm.abort(e.what(), dynamic_cast<const ArgumentError*>(&e) ? kExitUsage : kExitFailure);
+    return end_run(comm, e);
   }
 }
 
