@@ -87,6 +87,18 @@ void print_line(bool root, const std::string& text) {
   if (root) std::cout << text << std::endl;
 }
 
+// A config change a resume was allowed to make, after the checkpoint loaded: most
+// take effect through the config itself; the learning rate is the checkpoint's
+// (which ReduceLROnPlateau may have lowered) unless the config's replaces it.
+void apply_change(Model& model, const ConfigChange& change, double config_rate, bool root) {
+  auto shown = change;
+  if (change.key == "compile.optimizer.learning_rate") {
+    shown.saved = setting_text(model.optimizer().learning_rate());
+    model.optimizer().set_learning_rate(config_rate);
+  }
+  print_line(root, "Config changed since the checkpoint (allowed): " + describe(shown));
+}
+
 void warn_line(const std::string& text) {
   std::cerr << "dtrain: " << (text.starts_with("warning: ") ? "" : "warning: ") << text << '\n';
 }
@@ -221,17 +233,7 @@ int run_train(const TrainArgs& args) {
         if (args.resume.empty()) return;
         resume = ckpt->resume(*model, args.resume);
         if (!resume && root) std::cout << "No checkpoint in " << cfg.run_dir << ": starting fresh\n";
-        for (const auto& change : accepted) {
-          auto shown = change;
-          if (change.key == "compile.optimizer.learning_rate") {
-            // The checkpoint's rate may differ from its config's (ReduceLROnPlateau): the
-            // config's replaces it, as the user asked.
-            auto& optimizer = model->optimizer();
-            shown.saved = setting_text(optimizer.learning_rate());
-            optimizer.set_learning_rate(config_rate);
-          }
-          print_line(root, "Config changed since the checkpoint (allowed): " + describe(shown));
-        }
+        for (const auto& change : accepted) apply_change(*model, change, config_rate, root);
         // history.csv is the checkpoint's history from here on: rows of epochs after
         // the checkpoint (an older one than the newest row) would come twice.
         if (resume && root) {
