@@ -8,8 +8,9 @@
 namespace dtrain {
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> kNames = {"linear", "relu",    "leaky_relu", "elu",     "gelu",
-                                                  "sigmoid", "tanh",   "softplus",   "softmax"};
+  static const std::vector<std::string> kNames = {
+      "linear", "relu",     "leaky_relu", "elu",     "gelu",       "gelu_approximate", "silu",
+      "swish",  "sigmoid",  "tanh",       "softplus", "softmax",   "log_softmax"};
   return kNames;
 }
 
@@ -27,11 +28,14 @@ graph::NodeId apply_activation(graph::Graph<T>& g, graph::NodeId x, const std::s
   if (name == "relu") return graph::relu(g, x);
   if (name == "leaky_relu") return graph::leaky_relu(g, x);
   if (name == "elu") return graph::elu(g, x);
-  if (name == "gelu") return graph::gelu(g, x);
+  if (name == "gelu") return graph::gelu(g, x, /*approximate=*/false);
+  if (name == "gelu_approximate") return graph::gelu(g, x, /*approximate=*/true);
+  if (name == "silu" || name == "swish") return graph::silu(g, x);
   if (name == "sigmoid") return graph::sigmoid(g, x);
   if (name == "tanh") return graph::tanh(g, x);
   if (name == "softplus") return graph::softplus(g, x);
   if (name == "softmax") return graph::softmax(g, x);
+  if (name == "log_softmax") return graph::log_softmax(g, x);
   check_activation(name, "activation");
   return x;
 }

@@ -34,10 +34,13 @@ template <class T> NodeId scale(Graph<T>& g, NodeId x, double factor);
 template <class T> NodeId relu(Graph<T>& g, NodeId x);
 template <class T> NodeId leaky_relu(Graph<T>& g, NodeId x, double alpha = 0.2);  // Keras default
 template <class T> NodeId elu(Graph<T>& g, NodeId x, double alpha = 1.0);
-template <class T> NodeId gelu(Graph<T>& g, NodeId x);  // exact (erf) form, Keras' default
+// x·Φ(x), Φ the standard normal CDF: 0.5·x·(1 + erf(x/√2)); approximate = true is
+// the tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as keras.activations.gelu.
+template <class T> NodeId gelu(Graph<T>& g, NodeId x, bool approximate = false);
+template <class T> NodeId silu(Graph<T>& g, NodeId x);  // x·sigmoid(x) (Keras silu, alias swish)
 template <class T> NodeId sigmoid(Graph<T>& g, NodeId x);
 template <class T> NodeId tanh(Graph<T>& g, NodeId x);
-template <class T> NodeId softplus(Graph<T>& g, NodeId x);
+template <class T> NodeId softplus(Graph<T>& g, NodeId x);  // log(1 + e^x), stable for large |x|
 template <class T> NodeId abs(Graph<T>& g, NodeId x);
 template <class T> NodeId square(Graph<T>& g, NodeId x);
 template <class T> NodeId exp(Graph<T>& g, NodeId x);

@@ -44,15 +44,56 @@ struct EluRule {
     dx += (x > T(0)).select(dy, dy * (y + a));
   }
 };
-struct GeluRule {  // x * Φ(x), Φ the standard normal CDF (Keras approximate=False)
+// x·Φ(x), Φ the standard normal CDF (Keras approximate=False). Keras writes
+// Φ(x) = 0.5·(1 + erf(x/√2)); 0.5·erfc(-x/√2) is the same function without the
+// cancellation in 1 + erf for x ≪ 0 (gelu(-10) is -7.6e-23, not 0).
+// f' = Φ(x) + x·φ(x), φ the standard normal density.
+struct GeluRule {
   static constexpr const char* kName = "gelu";
+  static constexpr double kInvSqrt2 = 0.7071067811865476;
+  static constexpr double kInvSqrt2Pi = 0.3989422804014327;
   template <class T> static void f(CArr<T> x, Arr<T> y, T) {
-    y = x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::erf(v / std::sqrt(T(2)))); });
+    y = x.unaryExpr([](T v) { return T(0.5) * v * std::erfc(-v * T(kInvSqrt2)); });
   }
   template <class T> static void df(CArr<T> x, CArr<T>, CArr<T> dy, Arr<T> dx, T) {
-    const T inv_sqrt_2pi = T(0.3989422804014327);
-    dx += dy * x.unaryExpr([&](T v) {
-      return T(0.5) * (T(1) + std::erf(v / std::sqrt(T(2)))) + v * inv_sqrt_2pi * std::exp(T(-0.5) * v * v);
+    dx += dy * x.unaryExpr([](T v) {
+      return T(0.5) * std::erfc(-v * T(kInvSqrt2)) + v * T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
+    });
+  }
+};
+// 0.5·x·(1 + tanh(u)), u = sqrt(2/π)·(x + 0.044715·x³) (Keras approximate=True).
+// f' = 0.5·(1 + t) + 0.5·x·(1 - t²)·sqrt(2/π)·(1 + 3·0.044715·x²); the second term
+// is taken as 0 once tanh has saturated (1 - t² == 0), so x² overflowing in float
+// cannot turn 0·inf into NaN.
+struct GeluTanhRule {
+  static constexpr const char* kName = "gelu_approximate";
+  static constexpr double kC = 0.7978845608028654;  // sqrt(2/π)
+  static constexpr double kK = 0.044715;
+  template <class T> static void f(CArr<T> x, Arr<T> y, T) {
+    y = x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::tanh(T(kC) * (v + T(kK) * v * v * v))); });
+  }
+  template <class T> static void df(CArr<T> x, CArr<T>, CArr<T> dy, Arr<T> dx, T) {
+    dx += dy * x.unaryExpr([](T v) {
+      const T t = std::tanh(T(kC) * (v + T(kK) * v * v * v));
+      const T s = T(1) - t * t;
+      const T tail = s == T(0) ? T(0) : T(0.5) * v * s * T(kC) * (T(1) + T(3 * kK) * v * v);
+      return T(0.5) * (T(1) + t) + tail;
+    });
+  }
+};
+// x·σ(x) (Keras silu, alias swish), f' = σ·(1 + x·(1 - σ)). σ uses std::exp, which
+// overflows to inf (σ = 0, y = -0) for x ≪ 0; Eigen's vectorised exp clamps its
+// argument near 88 in float, and x / (1 + e^88) is not small once |x| ~ 1e38.
+struct SiluRule {
+  static constexpr const char* kName = "silu";
+  template <class T> static T sigma(T v) { return T(1) / (T(1) + std::exp(-v)); }
+  template <class T> static void f(CArr<T> x, Arr<T> y, T) {
+    y = x.unaryExpr([](T v) { return v * sigma(v); });
+  }
+  template <class T> static void df(CArr<T> x, CArr<T>, CArr<T> dy, Arr<T> dx, T) {
+    dx += dy * x.unaryExpr([](T v) {
+      const T s = sigma(v);
+      return s * (T(1) + v * (T(1) - s));
     });
   }
 };
@@ -134,7 +175,10 @@ template <class T> NodeId scale(Graph<T>& g, NodeId x, double f) { return unary<
 template <class T> NodeId relu(Graph<T>& g, NodeId x) { return unary<ReluRule>(g, x); }
 template <class T> NodeId leaky_relu(Graph<T>& g, NodeId x, double a) { return unary<LeakyReluRule>(g, x, a); }
 template <class T> NodeId elu(Graph<T>& g, NodeId x, double a) { return unary<EluRule>(g, x, a); }
-template <class T> NodeId gelu(Graph<T>& g, NodeId x) { return unary<GeluRule>(g, x); }
+template <class T> NodeId gelu(Graph<T>& g, NodeId x, bool approximate) {
+  return approximate ? unary<GeluTanhRule>(g, x) : unary<GeluRule>(g, x);
+}
+template <class T> NodeId silu(Graph<T>& g, NodeId x) { return unary<SiluRule>(g, x); }
 template <class T> NodeId sigmoid(Graph<T>& g, NodeId x) { return unary<SigmoidRule>(g, x); }
 template <class T> NodeId tanh(Graph<T>& g, NodeId x) { return unary<TanhRule>(g, x); }
 template <class T> NodeId softplus(Graph<T>& g, NodeId x) { return unary<SoftplusRule>(g, x); }
@@ -147,7 +191,8 @@ DTRAIN_INSTANTIATE_BUILDER(NodeId, scale, NodeId, double)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, relu, NodeId)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, leaky_relu, NodeId, double)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, elu, NodeId, double)
-DTRAIN_INSTANTIATE_BUILDER(NodeId, gelu, NodeId)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, gelu, NodeId, bool)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, silu, NodeId)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, sigmoid, NodeId)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, tanh, NodeId)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, softplus, NodeId)

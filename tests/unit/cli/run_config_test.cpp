@@ -218,6 +218,33 @@ compile: {loss: mse}
   EXPECT_EQ(c.layers[2].config.get_string("activation", ""), "relu");
 }
 
+TEST_F(RunConfigTest, ActivationsByKerasName) {
+  // gelu is Keras' exact form; gelu_approximate its approximate=True (tanh) form.
+  const auto c = load(R"(data: {file: d.h5}
+model:
+  layers:
+    - Conv2D: {filters: 2, kernel_size: 1, activation: swish}
+    - Activation: {activation: silu}
+    - Flatten: {}
+    - Dense: {units: 8, activation: gelu}
+    - Dense: {units: 8, activation: gelu_approximate}
+    - Dense: {units: 4, activation: softplus}
+    - Activation: {activation: log_softmax}
+compile: {loss: mse}
+)");
+  ASSERT_EQ(c.layers.size(), 8u);
+  const std::vector<std::pair<std::size_t, std::string>> acts{
+      {1, "swish"}, {2, "silu"}, {4, "gelu"}, {5, "gelu_approximate"}, {6, "softplus"}, {7, "log_softmax"}};
+  for (const auto& [i, act] : acts) EXPECT_EQ(c.layers[i].config.get_string("activation", ""), act) << i;
+  expect_error(R"(data: {file: d.h5}
+model:
+  layers:
+    - Dense: {units: 8, activation: gelu_tanh}
+compile: {loss: mse}
+)",
+               {"job.yaml:4: model.layers[0]: ", "unknown activation 'gelu_tanh'", "gelu_approximate", "swish"});
+}
+
 TEST_F(RunConfigTest, ALayerMayNameItsTypeWithATypeKey) {
   const auto c = load(R"(data: {file: d.h5}
 model:

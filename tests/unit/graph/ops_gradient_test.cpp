@@ -65,6 +65,8 @@ INSTANTIATE_TEST_SUITE_P(
         UnaryCase{"leaky_relu", [](Graph<double>& g, NodeId x) { return graph::leaky_relu(g, x, 0.1); }, kinked()},
         UnaryCase{"elu", [](Graph<double>& g, NodeId x) { return graph::elu(g, x, 1.5); }, wide()},
         UnaryCase{"gelu", [](Graph<double>& g, NodeId x) { return graph::gelu(g, x); }, wide()},
+        UnaryCase{"gelu_approximate", [](Graph<double>& g, NodeId x) { return graph::gelu(g, x, true); }, wide()},
+        UnaryCase{"silu", [](Graph<double>& g, NodeId x) { return graph::silu(g, x); }, wide()},
         UnaryCase{"sigmoid", [](Graph<double>& g, NodeId x) { return graph::sigmoid(g, x); }, wide()},
         UnaryCase{"tanh", [](Graph<double>& g, NodeId x) { return graph::tanh(g, x); }, wide()},
         UnaryCase{"softplus", [](Graph<double>& g, NodeId x) { return graph::softplus(g, x); }, wide()},
@@ -84,6 +86,32 @@ INSTANTIATE_TEST_SUITE_P(
           return graph::slice(g, x, -1, 0, s[s.rank() - 1]);
         }, {}}),
     [](const auto& p) { return std::string(p.param.name); });
+
+// Activations at fixed points out to |x| = 40, where exp overflows float and the
+// curves saturate: the analytic derivative (e.g. 0 or 1, or 1e-17) must still match.
+TEST(OpGradient, ActivationsAtLargeMagnitudes) {
+  const std::vector<double> xs = {-40, -25, -12, -6, -2.5, -0.7, 0.3, 1.5, 4, 9, 20, 40};
+  const auto at_fixed_points = [&](Graph<double>& g, const Ids& in) {
+    auto v = g.value(in[0]);
+    for (std::int64_t i = 0; i < v.size(); ++i) v.data[i] = xs[static_cast<std::size_t>(i)];
+  };
+  const std::vector<UnaryCase> cases = {
+      {"gelu", [](Graph<double>& g, NodeId x) { return graph::gelu(g, x); }, {}},
+      {"gelu_approximate", [](Graph<double>& g, NodeId x) { return graph::gelu(g, x, true); }, {}},
+      {"silu", [](Graph<double>& g, NodeId x) { return graph::silu(g, x); }, {}},
+      {"softplus", [](Graph<double>& g, NodeId x) { return graph::softplus(g, x); }, {}},
+      {"sigmoid", [](Graph<double>& g, NodeId x) { return graph::sigmoid(g, x); }, {}},
+      {"log_softmax", [](Graph<double>& g, NodeId x) { return graph::log_softmax(g, x); }, {}},
+      {"softmax", [](Graph<double>& g, NodeId x) { return graph::softmax(g, x); }, {}}};
+  for (const auto& c : cases) {
+    // [3, 4] rows for log_softmax/softmax mix large and small logits; [1, 12] one row.
+    for (const Shape& s : {Shape{3, 4}, Shape{1, 12}}) {
+      EXPECT_GRADIENTS_OK(check_gradients({s}, [&](auto& g, const Ids& in) { return c.build(g, in[0]); }, c.opt,
+                                          at_fixed_points))
+          << c.name << " shape " << s.str();
+    }
+  }
+}
 
 TEST(OpGradient, MatMul) {
   for (auto [m, k, n] : {std::tuple{3, 4, 5}, std::tuple{1, 7, 2}, std::tuple{40, 33, 3}}) {

@@ -43,7 +43,8 @@ GradCheckOptions away_from_kinks() {
 }
 
 TEST(LayerGradient, DenseWithEveryActivation) {
-  for (const char* act : {"linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "softmax"}) {
+  for (const char* act : {"linear", "relu", "leaky_relu", "elu", "gelu", "gelu_approximate", "silu", "swish", "sigmoid",
+                          "tanh", "softplus", "softmax", "log_softmax"}) {
     layers::DenseLayer d({.units = 4, .activation = act});
     // relu-like kinks: x·W + b must stay away from 0; random inputs rarely hit it,
     // and the checker reports where if they do.

@@ -84,6 +84,8 @@ TEST(Layers, FactoryRoundTripsEveryLayer) {
       std::make_shared<layers::DropoutLayer>(layers::DropoutOptions{.rate = 0.25, .seed = 5}),
       std::make_shared<layers::ReshapeLayer>(std::vector<std::int64_t>{2, -1}),
       std::make_shared<layers::ConcatenateLayer>(1),
+      std::make_shared<layers::ActivationLayer>("gelu_approximate"),
+      std::make_shared<layers::Conv2DLayer>(layers::Conv2DOptions{.filters = 2, .activation = "swish"}),
   };
   for (const auto& l : all) {
     l->set_name("x");
