@@ -102,4 +102,17 @@ template <class T>
 NodeId batch_norm(Graph<T>& g, NodeId x, NodeId gamma, NodeId beta, NodeId moving_mean, NodeId moving_var,
                   double momentum = 0.99, double epsilon = 1e-3);
 
+// Normalisation over the last axis, for every leading index (Keras
+// LayerNormalization and RMSNormalization with axis=-1). gamma, beta and scale
+// are vectors of the feature count (ShapeError otherwise), or -1 for none;
+// epsilon > 0 (ArgumentError otherwise). Per row of C features:
+//   layer_norm: y = gamma * (x - mean) / sqrt(var + epsilon) + beta   (biased var)
+//   rms_norm:   y = x / sqrt(mean(x²) + epsilon) * scale
+// Each row is reduced in feature order and parameter gradients are summed in
+// fixed row blocks: the results do not depend on the thread count.
+template <class T>
+NodeId layer_norm(Graph<T>& g, NodeId x, NodeId gamma, NodeId beta, double epsilon = 1e-3);
+template <class T>
+NodeId rms_norm(Graph<T>& g, NodeId x, NodeId scale, double epsilon = 1e-6);
+
 }  // namespace dtrain::graph
