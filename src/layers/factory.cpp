@@ -81,6 +81,28 @@ std::shared_ptr<Layer> batch_norm(const Config& c, const std::string& owner) {
   return std::make_shared<BatchNormalizationLayer>(o);
 }
 
+std::shared_ptr<Layer> layer_norm(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer"}, owner);
+  LayerNormalizationOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.axis = static_cast<int>(c.get_int_or("axis", o.axis, owner));
+  o.epsilon = c.get_double_or("epsilon", o.epsilon, owner);
+  o.center = c.get_bool_or("center", o.center, owner);
+  o.scale = c.get_bool_or("scale", o.scale, owner);
+  o.beta_initializer = c.get_string_or("beta_initializer", o.beta_initializer, owner);
+  o.gamma_initializer = c.get_string_or("gamma_initializer", o.gamma_initializer, owner);
+  return std::make_shared<LayerNormalizationLayer>(o);
+}
+
+std::shared_ptr<Layer> rms_norm(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "axis", "epsilon"}, owner);
+  RMSNormalizationOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.axis = static_cast<int>(c.get_int_or("axis", o.axis, owner));
+  o.epsilon = c.get_double_or("epsilon", o.epsilon, owner);
+  return std::make_shared<RMSNormalizationLayer>(o);
+}
+
 std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
   c.check_keys({"name", "rate", "seed"}, owner);
   DropoutOptions o;
@@ -123,6 +145,8 @@ const std::vector<std::pair<std::string, Factory>>& table() {
          return std::make_shared<GlobalAveragePooling2DLayer>(c.get_string_or("name", "", owner));
        }},
       {"BatchNormalization", batch_norm},
+      {"LayerNormalization", layer_norm},
+      {"RMSNormalization", rms_norm},
       {"Add",
        [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
          c.check_keys({"name"}, owner);
@@ -142,10 +166,16 @@ const std::vector<std::pair<std::string, Factory>>& table() {
 
 std::string default_layer_name(const std::string& type) {
   std::string out;
+  const auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
   for (std::size_t i = 0; i < type.size(); ++i) {
     const char c = type[i];
-    const bool upper = c >= 'A' && c <= 'Z';
-    if (upper && i > 0 && !(type[i - 1] >= 'A' && type[i - 1] <= 'Z') && !(type[i - 1] >= '0' && type[i - 1] <= '9')) {
+    const bool upper = is_upper(c);
+    // Keras' to_snake_case: a capital starts a word after a lower-case letter
+    // (BatchNormalization) or when a lower-case letter follows it (RMSNormalization
+    // -> rms_normalization); Conv2D stays conv2d.
+    const bool next_lower = i + 1 < type.size() && is_lower(type[i + 1]);
+    if (upper && i > 0 && (is_lower(type[i - 1]) || (is_upper(type[i - 1]) && next_lower))) {
       out += '_';
     }
     out += upper ? static_cast<char>(c - 'A' + 'a') : c;

@@ -91,6 +91,29 @@ TEST(LayerGradient, BatchNormalizationTrainingAndInference) {
   })));
 }
 
+TEST(LayerGradient, LayerNormalizationCenterAndScaleOnAndOff) {
+  // The input and each of gamma, beta that exists; ranks 2, 3 and 4 (NHWC).
+  for (bool center : {true, false}) {
+    for (bool scale : {true, false}) {
+      for (const Shape& s : {Shape{4, 6}, Shape{2, 3, 5}, Shape{2, 3, 2, 4}}) {
+        layers::LayerNormalizationLayer ln({.center = center, .scale = scale});
+        const auto r = check_layer(ln, {s});
+        EXPECT_TRUE(testing::gradients_ok(r)) << s.str() << " center " << center << " scale " << scale;
+        EXPECT_EQ(r.checked, static_cast<std::size_t>(s.numel() + (center + scale) * s[s.rank() - 1]));
+      }
+    }
+  }
+}
+
+TEST(LayerGradient, RMSNormalization) {
+  for (const Shape& s : {Shape{4, 6}, Shape{2, 3, 5}, Shape{2, 3, 2, 4}}) {
+    layers::RMSNormalizationLayer rms({});
+    const auto r = check_layer(rms, {s});
+    EXPECT_TRUE(testing::gradients_ok(r)) << s.str();
+    EXPECT_EQ(r.checked, static_cast<std::size_t>(s.numel() + s[s.rank() - 1]));
+  }
+}
+
 TEST(LayerGradient, ShapeLayersDropoutActivationMerge) {
   layers::FlattenLayer flat;
   EXPECT_TRUE(testing::gradients_ok(check_layer(flat, {{2, 3, 4}})));

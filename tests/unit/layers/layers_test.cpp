@@ -81,6 +81,9 @@ TEST(Layers, FactoryRoundTripsEveryLayer) {
       std::make_shared<layers::Conv2DLayer>(layers::Conv2DOptions{.filters = 2, .strides = {2, 1}, .padding = "same"}),
       std::make_shared<layers::Pooling2DLayer>(layers::Pooling2DOptions{.pool_size = {3, 3}}, false),
       std::make_shared<layers::BatchNormalizationLayer>(layers::BatchNormalizationOptions{.momentum = 0.9}),
+      std::make_shared<layers::LayerNormalizationLayer>(
+          layers::LayerNormalizationOptions{.epsilon = 1e-5, .center = false, .gamma_initializer = "zeros"}),
+      std::make_shared<layers::RMSNormalizationLayer>(layers::RMSNormalizationOptions{.epsilon = 1e-5}),
       std::make_shared<layers::DropoutLayer>(layers::DropoutOptions{.rate = 0.25, .seed = 5}),
       std::make_shared<layers::ReshapeLayer>(std::vector<std::int64_t>{2, -1}),
       std::make_shared<layers::ConcatenateLayer>(1),
