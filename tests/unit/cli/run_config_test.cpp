@@ -3,10 +3,14 @@
 // metrics and callbacks, --set overrides, and the errors: each one a ConfigError
 // "<file>:<line>: <key>: <what is wrong>" naming the file, the line and the key.
 #include "cli/run_config.hpp"
+#include "dtrain/core/error.hpp"
+#include "dtrain/model.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -243,6 +247,55 @@ model:
 compile: {loss: mse}
 )",
                {"job.yaml:4: model.layers[0]: ", "unknown activation 'gelu_tanh'", "gelu_approximate", "swish"});
+}
+
+TEST_F(RunConfigTest, NormalizationLayersByKerasNameBuildAndTrainOneStep) {
+  const auto c = load(R"(data: {file: d.h5}
+model:
+  layers:
+    - Dense: {units: 8, activation: relu}
+    - LayerNormalization: {beta_initializer: ones}
+    - Dense: {units: 8}
+    - LayerNormalization: {epsilon: 1.0e-5, center: false}
+    - RMSNormalization: {epsilon: 1.0e-4}
+    - Dense: {units: 3, activation: softmax}
+compile: {loss: sparse_categorical_crossentropy, optimizer: sgd}
+)");
+  ASSERT_EQ(c.layers.size(), 7u);
+  EXPECT_EQ(c.layers[2].type, "LayerNormalization");
+  EXPECT_EQ(c.layers[2].config.get_string("name", ""), "layer_normalization");
+  EXPECT_EQ(c.layers[4].config.get_string("name", ""), "layer_normalization_1");
+  EXPECT_EQ(c.layers[4].config.get_double("epsilon", ""), 1e-5);
+  EXPECT_FALSE(c.layers[4].config.get_bool("center", ""));
+  EXPECT_EQ(c.layers[5].type, "RMSNormalization");
+  EXPECT_EQ(c.layers[5].config.get_string("name", ""), "rms_normalization");
+
+  // As `dtrain train` does (session.cpp): the input shape from the data, then
+  // the model from the records; one step on one batch of 6 rows.
+  auto layers = c.layers;
+  layers.front().config.set("shape", std::vector<std::int64_t>{4});
+  auto model = Model::from_records(layers, c.model_name, c.seed);
+  model.compile({.loss = c.loss, .optimizer_config = c.optimizer});
+  EXPECT_EQ(model.weight("layer_normalization/beta").data[0], 1.0f);  // beta_initializer: ones
+  EXPECT_THROW(model.weight("layer_normalization_1/beta"), ArgumentError);
+  Tensor x({6, 4}), y({6});
+  for (std::int64_t i = 0; i < 24; ++i) x[i] = static_cast<float>(std::sin(0.9 * static_cast<double>(i)));
+  for (std::int64_t i = 0; i < 6; ++i) y[i] = static_cast<float>(i % 3);
+  const std::vector<float> before(model.weights().begin(), model.weights().end());
+  const auto history = model.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
+  EXPECT_EQ(model.global_step(), 1);
+  EXPECT_TRUE(std::isfinite(history.values("loss").back())) << history.values("loss").back();
+  const auto beta = model.weight("layer_normalization/beta");
+  const auto at = static_cast<std::size_t>(beta.data - model.weights().data());
+  EXPECT_NE(0, std::memcmp(before.data() + at, beta.data, static_cast<std::size_t>(beta.size()) * sizeof(float)));
+
+  expect_error(R"(data: {file: d.h5}
+model:
+  layers:
+    - LayerNormalization: {axis: 0}
+compile: {loss: mse}
+)",
+               {"job.yaml:4: model.layers[0]: ", "only axis=-1"});
 }
 
 TEST_F(RunConfigTest, ALayerMayNameItsTypeWithATypeKey) {

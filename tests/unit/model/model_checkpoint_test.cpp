@@ -3,6 +3,7 @@
 #include "dtrain/checkpoint.hpp"
 #include "dtrain/core/error.hpp"
 #include "dtrain/layers/core.hpp"
+#include "dtrain/layers/normalization.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/model_checkpoint.hpp"
 #include "dtrain/optimizers/factory.hpp"
@@ -119,6 +120,54 @@ TEST(ModelSave, LoadRebuildsTheCompiledModelWithItsStateAndSummary) {
   model.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
   loaded.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
   EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+}
+
+// LayerNormalization (both weights, and gamma only) and RMSNormalization in a
+// trained model: Model::save / load and save_weights / load_weights keep every
+// weight bit, the layers' arguments and their Keras weight names.
+TEST(ModelSave, NormalizationLayersRoundTripWithTheirWeightsAndArguments) {
+  const auto dir = scratch("normalization");
+  Data d;
+  auto model = Sequential({3},
+                          {layers::Dense({.units = 8}), layers::LayerNormalization(),
+                           layers::Dense({.units = 8, .activation = "relu"}),
+                           layers::LayerNormalization({.epsilon = 1e-5, .center = false}),
+                           layers::RMSNormalization(), layers::Dense({.units = 2})},
+                          "normed", 3);
+  model.compile({.optimizer = optimizers::make_optimizer<float>("adam", {{"learning_rate", 0.05}}),
+                 .loss = losses::parse_loss("sparse_categorical_crossentropy")});
+  const auto gamma_before = model.weight("layer_normalization/gamma").data[0];
+  model.fit(d.x, d.y, {.batch_size = 8, .epochs = 2, .verbose = 0});
+  EXPECT_NE(model.weight("layer_normalization/gamma").data[0], gamma_before);  // trained
+  EXPECT_EQ(model.weight("layer_normalization/beta").shape, (Shape{8}));
+  EXPECT_EQ(model.weight("layer_normalization_1/gamma").shape, (Shape{8}));
+  EXPECT_THROW(model.weight("layer_normalization_1/beta"), ArgumentError);  // center=False: none
+  EXPECT_EQ(model.weight("rms_normalization/scale").shape, (Shape{8}));
+
+  const auto path = (dir / "model.h5").string();
+  fs::create_directories(dir);
+  model.save(path);
+  auto loaded = Model::load(path);
+  EXPECT_EQ(loaded.summary(), model.summary());
+  EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+  const auto records = loaded.records();
+  ASSERT_EQ(records.size(), 7u);  // InputLayer first
+  EXPECT_EQ(records[4].type, "LayerNormalization");
+  EXPECT_EQ(records[4].config.get_double("epsilon", ""), 1e-5);
+  EXPECT_FALSE(records[4].config.get_bool("center", ""));
+  EXPECT_EQ(records[5].type, "RMSNormalization");
+  // One more epoch each: the same bits.
+  model.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
+  loaded.fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .shuffle = false, .verbose = 0});
+  EXPECT_TRUE(same_bits(loaded.weights(), model.weights()));
+
+  // Weights only, into a model of the same architecture and another seed.
+  const auto weights = (dir / "weights.h5").string();
+  model.save_weights(weights);
+  auto other = Model::from_records(model.records(), "other", 99);
+  EXPECT_FALSE(same_bits(other.weights(), model.weights()));
+  other.load_weights(weights);
+  EXPECT_TRUE(same_bits(other.weights(), model.weights()));
 }
 
 TEST(ModelSave, AnUncompiledModelLoadsWithItsWeightsOnly) {

@@ -69,6 +69,20 @@ TEST(Model, BatchNormalizationCountsNonTrainableParams) {
   EXPECT_NE(m.summary().find("Non-trainable params: 8"), std::string::npos) << m.summary();
 }
 
+TEST(Model, LayerAndRMSNormalizationInTheSummary) {
+  auto m = Sequential({20}, {layers::Dense({.units = 16}), layers::LayerNormalization(),
+                             layers::LayerNormalization({.scale = false}), layers::RMSNormalization(),
+                             layers::Dense({.units = 4})});
+  const auto s = m.summary();
+  EXPECT_NE(s.find("layer_normalization (LayerNormalization)"), std::string::npos) << s;
+  EXPECT_NE(s.find("layer_normalization_1 (LayerNormalization)"), std::string::npos) << s;
+  EXPECT_NE(s.find("rms_normalization (RMSNormalization)"), std::string::npos) << s;
+  // Dense 20·16 + 16, gamma + beta 32, beta 16, scale 16, Dense 16·4 + 4: all trainable.
+  EXPECT_EQ(m.count_params(), 336 + 32 + 16 + 16 + 68);
+  EXPECT_NE(s.find("Total params: 468"), std::string::npos) << s;
+  EXPECT_NE(s.find("Non-trainable params: 0"), std::string::npos) << s;
+}
+
 TEST(Model, FitBeforeCompileAndBadNamesAreClearErrors) {
   auto m = small_mlp();
   Tensor x, y;
@@ -108,6 +122,25 @@ std::vector<float> train_and_get_weights(int threads) {
   blobs(x, y, 300, 784, 3);
   m.fit(x, y, {.batch_size = 64, .epochs = 2, .seed = 11, .verbose = 0});
   return {m.weights().begin(), m.weights().end()};
+}
+
+// Layer/RMS normalization over 300 features: rows longer than a row block wants.
+std::vector<float> train_normalized_and_get_weights(int threads) {
+  auto m = Sequential({784}, {layers::Dense({.units = 300, .activation = "gelu"}), layers::LayerNormalization(),
+                              layers::Dense({.units = 64}), layers::RMSNormalization(), layers::Dense({.units = 10})},
+                      "normed", 5);
+  m.set_threads(threads);
+  m.compile(classification());
+  Tensor x, y;
+  blobs(x, y, 300, 784, 3);
+  m.fit(x, y, {.batch_size = 64, .epochs = 2, .seed = 11, .verbose = 0});
+  return {m.weights().begin(), m.weights().end()};
+}
+
+TEST(Model, NormalizationTrainingIsBitwiseIdenticalWithOneAndFourThreads) {
+  const auto one = train_normalized_and_get_weights(1), four = train_normalized_and_get_weights(4);
+  ASSERT_EQ(one.size(), four.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), four.data(), one.size() * sizeof(float)));
 }
 
 TEST(Model, TrainingIsBitwiseIdenticalWithOneTwoAndFourThreads) {
