@@ -139,10 +139,12 @@ LayerHandle RMSNormalization(RMSNormalizationOptions o) {
 template graph::NodeId BatchNormalizationLayer::call_t<float>(CallContext<float>&, std::span<const graph::NodeId>) const;
 template graph::NodeId BatchNormalizationLayer::call_t<double>(CallContext<double>&,
                                                                std::span<const graph::NodeId>) const;
-template graph::NodeId LayerNormalizationLayer::call_t<float>(CallContext<float>&, std::span<const graph::NodeId>) const;
+template graph::NodeId LayerNormalizationLayer::call_t<float>(CallContext<float>&,
+                                                              std::span<const graph::NodeId>) const;
 template graph::NodeId LayerNormalizationLayer::call_t<double>(CallContext<double>&,
                                                                std::span<const graph::NodeId>) const;
 template graph::NodeId RMSNormalizationLayer::call_t<float>(CallContext<float>&, std::span<const graph::NodeId>) const;
-template graph::NodeId RMSNormalizationLayer::call_t<double>(CallContext<double>&, std::span<const graph::NodeId>) const;
+template graph::NodeId RMSNormalizationLayer::call_t<double>(CallContext<double>&,
+                                                             std::span<const graph::NodeId>) const;
 
 }  // namespace dtrain::layers

@@ -44,14 +44,15 @@ class RowNorm : public Op<T> {
       : epsilon_(static_cast<T>(epsilon)), has_gamma_(has_gamma), has_beta_(has_beta) {}
 
   Shape output_shape(std::span<const Shape> in) const override {
-    detail::expect_inputs(this->name(), in, 1 + static_cast<std::size_t>(has_gamma_) + static_cast<std::size_t>(has_beta_));
+    const std::size_t n = 1 + static_cast<std::size_t>(has_gamma_) + static_cast<std::size_t>(has_beta_);
+    detail::expect_inputs(this->name(), in, n);
     if (in[0].rank() < 2) throw_shape_error(this->name(), in, "input must have a batch axis and a feature axis");
     const auto c = features(in[0]);
     for (std::size_t i = 1; i < in.size(); ++i) {
       if (in[i].rank() != 1 || in[i][0] != c) {
         throw_shape_error(this->name(), in,
-                          std::string(this->name() == "rms_norm" ? "scale" : "gamma and beta") + " must be vectors of the " +
-                              std::to_string(c) + " features");
+                          std::string(this->name() == "rms_norm" ? "scale" : "gamma and beta") +
+                              " must be vectors of the " + std::to_string(c) + " features");
       }
     }
     return in[0];

@@ -194,7 +194,9 @@ TEST(Normalization, OnlyTheLastAxisAndErrorsNameTheLayer) {
   msg = argument_error([] { layers::RMSNormalizationLayer({.axis = -2, .name = "r"}); });
   EXPECT_NE(msg.find("RMSNormalization 'r': only axis=-1 (the last axis) is supported, got axis=-2"),
             std::string::npos) << msg;
-  msg = argument_error([] { layers::make_layer("LayerNormalization", Config().set("axis", std::vector<std::int64_t>{1, 2})); });
+  msg = argument_error([] {
+    layers::make_layer("LayerNormalization", Config().set("axis", std::vector<std::int64_t>{1, 2}));
+  });
   EXPECT_NE(msg.find("axis"), std::string::npos) << msg;
   msg = argument_error([] { layers::LayerNormalizationLayer({.epsilon = 0}); });
   EXPECT_NE(msg.find("epsilon must be positive"), std::string::npos) << msg;
