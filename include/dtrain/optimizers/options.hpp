@@ -31,7 +31,8 @@ using Options = std::map<std::string, OptionValue, std::less<>>;
 using OptimizerOptions = Options;
 
 // A learning-rate schedule by its Keras class name ("ExponentialDecay",
-// "PiecewiseConstantDecay", "CosineDecay") and its arguments.
+// "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay", "CosineDecay",
+// "CosineDecayRestarts"; see schedules.hpp) and its arguments.
 struct ScheduleConfig {
   std::string name;
   Options options;
