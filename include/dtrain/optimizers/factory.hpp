@@ -8,7 +8,7 @@
 //   auto again = optimizers::make_optimizer<float>(opt->config());   // from a checkpoint
 //
 // Names (case-insensitive, like Keras' optimizers.get): sgd, rmsprop, adam,
-// adamw, adagrad, adadelta, adamax, nadam, ftrl. Options use Keras' argument
+// adamw, adagrad, adadelta, adamax, nadam, ftrl, lion. Options use Keras' argument
 // names; every optimizer also takes learning_rate, weight_decay, clipnorm,
 // clipvalue, global_clipnorm. An unknown name or option, a value of the wrong
 // type or out of range throws ArgumentError naming it (and listing the valid ones).
