@@ -150,7 +150,11 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config) {
   std::shared_ptr<const LearningRateSchedule> schedule;
   if (config.learning_rate_schedule) schedule = make_schedule(*config.learning_rate_schedule);
-  return make_optimizer<T>(config.name, config.options, std::move(schedule));
+  auto opt = make_optimizer<T>(config.name, config.options, std::move(schedule));
+  if (!config.exclude_from_weight_decay.empty()) {
+    opt->exclude_from_weight_decay(config.exclude_from_weight_decay);
+  }
+  return opt;
 }
 
 template std::unique_ptr<Optimizer<float>> make_optimizer<float>(

@@ -29,7 +29,8 @@ std::unique_ptr<Optimizer<T>> make_optimizer(
     const std::string& name, const OptimizerOptions& options = {},
     std::shared_ptr<const LearningRateSchedule> schedule = nullptr);
 
-// From Optimizer::config() (e.g. read back from a checkpoint).
+// From Optimizer::config() (e.g. read back from a checkpoint), with its schedule
+// and its exclude_from_weight_decay names.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config);
 

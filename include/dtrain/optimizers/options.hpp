@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dtrain::optimizers {
 
@@ -41,11 +42,14 @@ struct ScheduleConfig {
 
 // An optimizer by its Keras name ("adam") and every hyper-parameter. A constant
 // learning rate is options["learning_rate"]; a schedule is learning_rate_schedule
-// (and options has no "learning_rate").
+// (and options has no "learning_rate"). exclude_from_weight_decay: variables whose
+// name contains one of these strings get no weight decay (Keras'
+// exclude_from_weight_decay(var_names=...)), e.g. {"bias", "gamma"}.
 struct OptimizerConfig {
   std::string name;
   Options options;
   std::optional<ScheduleConfig> learning_rate_schedule;
+  std::vector<std::string> exclude_from_weight_decay;
   friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
 };
 
