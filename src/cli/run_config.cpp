@@ -1,12 +1,14 @@
 #include "run_config.hpp"
 
 #include "dtrain/model/validation.hpp"
+#include "dtrain/optimizers/schedules.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -216,6 +218,76 @@ std::vector<LayerRecord> read_layers(const Reader& r, const YAML::Node& model) {
   return out;
 }
 
+// A YAML value as an optimizer or schedule option (integers as numbers: the
+// readers take integral numbers where Keras wants an int).
+optimizers::OptionValue to_option(const Reader& r, const YAML::Node& n, const std::string& key) {
+  const auto v = to_value(r, n, key);
+  if (auto i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  if (auto il = std::get_if<std::vector<std::int64_t>>(&v)) return std::vector<double>(il->begin(), il->end());
+  return v;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// compile.optimizer.learning_rate as a mapping: a Keras learning-rate schedule,
+//   learning_rate: {schedule: CosineDecay, initial_learning_rate: 0.0, decay_steps: 1000,
+//                   warmup_target: 0.001, warmup_steps: 100}
+// `schedule` is the Keras class name; the other keys are its arguments.
+optimizers::ScheduleConfig read_schedule(const Reader& r, const YAML::Node& node) {
+  const std::string where = "compile.optimizer.learning_rate";
+  const auto names = optimizers::schedule_names();
+  const auto name_node = node["schedule"];
+  if (!name_node || !name_node.IsScalar()) {
+    r.fail(node, where + ".schedule", "missing: a learning-rate schedule needs its Keras class name (valid: " +
+                                         joined(names) + ")");
+  }
+  const auto given = name_node.Scalar();
+  const auto known = std::find_if(names.begin(), names.end(), [&](const std::string& n) { return lower(n) == lower(given); });
+  if (known == names.end()) {
+    r.fail(name_node, where + ".schedule", "unknown learning-rate schedule '" + given + "' (valid: " + joined(names) + ")");
+  }
+  const auto args = optimizers::schedule_arguments(*known);
+  std::vector<std::string> valid = args.required;
+  valid.insert(valid.end(), args.optional.begin(), args.optional.end());
+  optimizers::ScheduleConfig c{args.name, {}};
+  for (const auto& kv : node) {
+    const auto key = kv.first.as<std::string>();
+    if (key == "schedule") continue;
+    if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+      r.fail(kv.first, where + "." + key, "not an argument of " + args.name + " (valid: schedule, " + joined(valid) + ")");
+    }
+    c.options[key] = to_option(r, kv.second, where + "." + key);
+  }
+  for (const auto& key : args.required) {
+    if (!c.options.count(key)) {
+      r.fail(node, where + "." + key, "missing: " + args.name + " needs " + joined(args.required));
+    }
+  }
+  try {
+    optimizers::make_schedule(c);  // every value
+  } catch (const ArgumentError& e) {
+    // Point at the argument the message names, if it names one.
+    const std::string m = e.what();
+    for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
+      if (m.find('`' + key + '`') != std::string::npos || m.find('"' + key + '"') != std::string::npos) {
+        r.fail(kv.second, where + "." + key, m);
+      }
+    }
+    r.fail(node, where, m);
+  }
+  return c;
+}
+
 optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& node) {
   optimizers::OptimizerConfig c;
   if (!node) {
@@ -230,20 +302,30 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
     for (const auto& kv : node) {
       const auto key = kv.first.as<std::string>();
       if (key == "name") continue;
-      const auto v = to_value(r, kv.second, "compile.optimizer." + key);
-      if (auto b = std::get_if<bool>(&v)) {
-        c.options[key] = *b;
-      } else if (auto i = std::get_if<std::int64_t>(&v)) {
-        c.options[key] = static_cast<double>(*i);
-      } else if (auto d = std::get_if<double>(&v)) {
-        c.options[key] = *d;
-      } else if (auto s = std::get_if<std::string>(&v)) {
-        c.options[key] = *s;
-      } else if (auto dl = std::get_if<std::vector<double>>(&v)) {
-        c.options[key] = *dl;
-      } else if (auto il = std::get_if<std::vector<std::int64_t>>(&v)) {
-        c.options[key] = std::vector<double>(il->begin(), il->end());
+      if (key == "learning_rate" && kv.second.IsMap()) {
+        c.learning_rate_schedule = read_schedule(r, kv.second);
+        continue;
       }
+      if (key == "exclude_from_weight_decay") {
+        // Keras' exclude_from_weight_decay(var_names=[...]): parts of variable names.
+        const auto& list = kv.second;
+        const auto where = "compile.optimizer.exclude_from_weight_decay";
+        if (list.IsScalar()) {
+          c.exclude_from_weight_decay.push_back(list.Scalar());
+        } else if (list.IsSequence()) {
+          for (const auto& e : list) {
+            if (!e.IsScalar()) r.fail(e, where, "must be a list of names, e.g. [bias, gamma]");
+            c.exclude_from_weight_decay.push_back(e.Scalar());
+          }
+        } else {
+          r.fail(list, where, "must be a list of names, e.g. [bias, gamma]");
+        }
+        for (const auto& part : c.exclude_from_weight_decay) {
+          if (part.empty()) r.fail(list, where, "an empty name would exclude every variable");
+        }
+        continue;
+      }
+      c.options[key] = to_option(r, kv.second, "compile.optimizer." + key);
     }
   }
   try {
@@ -433,6 +515,18 @@ std::map<std::string, std::string> settings(const RunConfig& c) {
   s["compile.delta"] = text(c.loss.delta);
   s["compile.optimizer.name"] = c.optimizer.name;
   for (const auto& [k, v] : c.optimizer.options) s["compile.optimizer." + k] = text(v);
+  // A schedule with every argument, Keras' defaults included (so that writing a
+  // default out is no change); keys exist only when set, as in older checkpoints.
+  if (const auto& sc = c.optimizer.learning_rate_schedule) {
+    const auto resolved = optimizers::make_schedule(*sc)->config();
+    s["compile.optimizer.learning_rate.schedule"] = resolved.name;
+    for (const auto& [k, v] : resolved.options) s["compile.optimizer.learning_rate." + k] = text(v);
+  }
+  if (!c.optimizer.exclude_from_weight_decay.empty()) {
+    std::string names;
+    for (const auto& n : c.optimizer.exclude_from_weight_decay) names += (names.empty() ? "" : ", ") + n;
+    s["compile.optimizer.exclude_from_weight_decay"] = "[" + names + "]";
+  }
   std::string metrics;
   for (const auto& m : c.metrics) metrics += (metrics.empty() ? "" : ", ") + m;
   s["compile.metrics"] = "[" + metrics + "]";

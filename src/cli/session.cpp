@@ -89,10 +89,12 @@ void print_line(bool root, const std::string& text) {
 
 // A config change a resume was allowed to make, after the checkpoint loaded: most
 // take effect through the config itself; the learning rate is the checkpoint's
-// (which ReduceLROnPlateau may have lowered) unless the config's replaces it.
+// (which ReduceLROnPlateau may have lowered) unless the config's replaces it. A
+// schedule (compile.optimizer.learning_rate.*) is the config's already: the
+// optimizer was made from the config, and the checkpoint gives its position.
 void apply_change(Model& model, const ConfigChange& change, double config_rate, bool root) {
   auto shown = change;
-  if (change.key == "compile.optimizer.learning_rate") {
+  if (change.key == "compile.optimizer.learning_rate" && model.optimizer().learning_rate_setting().is_constant()) {
     shown.saved = setting_text(model.optimizer().learning_rate());
     model.optimizer().set_learning_rate(config_rate);
   }

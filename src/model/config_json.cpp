@@ -118,6 +118,7 @@ std::string optimizer_to_json(const optimizers::OptimizerConfig& c) {
     j["learning_rate_schedule"] = {{"name", c.learning_rate_schedule->name},
                                    {"options", options_to_json(c.learning_rate_schedule->options)}};
   }
+  if (!c.exclude_from_weight_decay.empty()) j["exclude_from_weight_decay"] = c.exclude_from_weight_decay;
   return j.dump();
 }
 
@@ -130,6 +131,9 @@ optimizers::OptimizerConfig optimizer_from_json(const std::string& text, const s
     if (j.contains("learning_rate_schedule")) {
       const auto& s = j.at("learning_rate_schedule");
       c.learning_rate_schedule = optimizers::ScheduleConfig{s.at("name").get<std::string>(), options_from_json(s.at("options"))};
+    }
+    if (j.contains("exclude_from_weight_decay")) {  // absent in older checkpoints: none
+      c.exclude_from_weight_decay = j.at("exclude_from_weight_decay").get<std::vector<std::string>>();
     }
   } catch (const json::exception& e) {
     throw ArgumentError(source + ": the optimizer config is incomplete: " + e.what());

@@ -8,6 +8,7 @@
 #include "dtrain/optimizers/adamax.hpp"
 #include "dtrain/optimizers/adamw.hpp"
 #include "dtrain/optimizers/ftrl.hpp"
+#include "dtrain/optimizers/lion.hpp"
 #include "dtrain/optimizers/nadam.hpp"
 #include "dtrain/optimizers/rmsprop.hpp"
 #include "dtrain/optimizers/sgd.hpp"
@@ -85,7 +86,7 @@ constexpr Entry make_entry(const char* name) {
 }
 
 // The table, in Keras' order.
-constexpr std::array<Entry, 9> kTable{{
+constexpr std::array<Entry, 10> kTable{{
     make_entry<SGD, SGDOptions>("sgd"),
     make_entry<RMSprop, RMSpropOptions>("rmsprop"),
     make_entry<Adam, AdamOptions>("adam"),
@@ -95,6 +96,7 @@ constexpr std::array<Entry, 9> kTable{{
     make_entry<Adamax, AdamaxOptions>("adamax"),
     make_entry<Nadam, NadamOptions>("nadam"),
     make_entry<Ftrl, FtrlOptions>("ftrl"),
+    make_entry<Lion, LionOptions>("lion"),
 }};
 
 const Entry& find_entry(const std::string& name) {
@@ -148,7 +150,11 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config) {
   std::shared_ptr<const LearningRateSchedule> schedule;
   if (config.learning_rate_schedule) schedule = make_schedule(*config.learning_rate_schedule);
-  return make_optimizer<T>(config.name, config.options, std::move(schedule));
+  auto opt = make_optimizer<T>(config.name, config.options, std::move(schedule));
+  if (!config.exclude_from_weight_decay.empty()) {
+    opt->exclude_from_weight_decay(config.exclude_from_weight_decay);
+  }
+  return opt;
 }
 
 template std::unique_ptr<Optimizer<float>> make_optimizer<float>(

@@ -338,6 +338,13 @@ void Optimizer<T>::exclude_from_weight_decay(std::vector<std::string> name_parts
     throw ArgumentError(name_ + ": exclude_from_weight_decay() can only be called before the "
                         "optimizer is built");
   }
+  for (const auto& part : name_parts) {
+    // An empty string is part of every name: it would switch weight decay off for all.
+    if (part.empty()) {
+      throw ArgumentError(name_ + ": exclude_from_weight_decay(var_names=...) got an empty name "
+                          "part, which would exclude every variable");
+    }
+  }
   no_decay_parts_ = std::move(name_parts);
 }
 
@@ -375,6 +382,7 @@ OptimizerConfig Optimizer<T>::config() const {
   }
   detail::write_options(common_, c.options);
   add_hyperparameters(c.options);
+  c.exclude_from_weight_decay = no_decay_parts_;
   return c;
 }
 

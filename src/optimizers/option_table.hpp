@@ -37,6 +37,7 @@ struct AdadeltaOptions;
 struct AdamaxOptions;
 struct NadamOptions;
 struct FtrlOptions;
+struct LionOptions;
 }  // namespace dtrain::optimizers
 
 namespace dtrain::optimizers::detail {
@@ -77,6 +78,7 @@ OptionTable<AdadeltaOptions> option_table(std::type_identity<AdadeltaOptions>);
 OptionTable<AdamaxOptions> option_table(std::type_identity<AdamaxOptions>);
 OptionTable<NadamOptions> option_table(std::type_identity<NadamOptions>);
 OptionTable<FtrlOptions> option_table(std::type_identity<FtrlOptions>);
+OptionTable<LionOptions> option_table(std::type_identity<LionOptions>);
 
 template <class O>
 OptionTable<O> table_of() {

@@ -8,6 +8,7 @@
 #include "dtrain/optimizers/adam.hpp"
 #include "dtrain/optimizers/adamax.hpp"
 #include "dtrain/optimizers/ftrl.hpp"
+#include "dtrain/optimizers/lion.hpp"
 #include "dtrain/optimizers/nadam.hpp"
 #include "dtrain/optimizers/optimizer.hpp"
 #include "dtrain/optimizers/rmsprop.hpp"
@@ -90,6 +91,13 @@ constexpr OptionRow<FtrlOptions> kFtrl[] = {
     number_row("beta", &FtrlOptions::beta, kNonNegative),
 };
 
+// lion.py; Keras raises for beta_1 outside (0, 1] ("degenerates to SignSGD").
+constexpr Range kUnitLeftOpen{0.0, Bound::kOpen, 1.0, Bound::kClosed};  // (0, 1]
+constexpr OptionRow<LionOptions> kLion[] = {
+    number_row("beta_1", &LionOptions::beta_1, kUnitLeftOpen),  // weight of the momentum in the update
+    number_row("beta_2", &LionOptions::beta_2, kUnitClosed),    // decay of the momentum
+};
+
 }  // namespace
 
 OptionTable<CommonOptions> option_table(std::type_identity<CommonOptions>) { return kCommon; }
@@ -101,5 +109,6 @@ OptionTable<AdadeltaOptions> option_table(std::type_identity<AdadeltaOptions>) {
 OptionTable<AdamaxOptions> option_table(std::type_identity<AdamaxOptions>) { return kAdamax; }
 OptionTable<NadamOptions> option_table(std::type_identity<NadamOptions>) { return kNadam; }
 OptionTable<FtrlOptions> option_table(std::type_identity<FtrlOptions>) { return kFtrl; }
+OptionTable<LionOptions> option_table(std::type_identity<LionOptions>) { return kLion; }
 
 }  // namespace dtrain::optimizers::detail

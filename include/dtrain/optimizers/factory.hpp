@@ -8,7 +8,7 @@
 //   auto again = optimizers::make_optimizer<float>(opt->config());   // from a checkpoint
 //
 // Names (case-insensitive, like Keras' optimizers.get): sgd, rmsprop, adam,
-// adamw, adagrad, adadelta, adamax, nadam, ftrl. Options use Keras' argument
+// adamw, adagrad, adadelta, adamax, nadam, ftrl, lion. Options use Keras' argument
 // names; every optimizer also takes learning_rate, weight_decay, clipnorm,
 // clipvalue, global_clipnorm. An unknown name or option, a value of the wrong
 // type or out of range throws ArgumentError naming it (and listing the valid ones).
@@ -29,7 +29,8 @@ std::unique_ptr<Optimizer<T>> make_optimizer(
     const std::string& name, const OptimizerOptions& options = {},
     std::shared_ptr<const LearningRateSchedule> schedule = nullptr);
 
-// From Optimizer::config() (e.g. read back from a checkpoint).
+// From Optimizer::config() (e.g. read back from a checkpoint), with its schedule
+// and its exclude_from_weight_decay names.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerConfig& config);
 

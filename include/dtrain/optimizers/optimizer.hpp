@@ -145,7 +145,11 @@ class Optimizer {
   const CommonOptions& common_options() const { return common_; }
 
   // Variables whose name contains any of these strings get no weight decay
-  // (Keras' exclude_from_weight_decay(var_names=...)). Before build().
+  // (Keras' exclude_from_weight_decay(var_names=...)). Before build(). Names are
+  // dtrain's full names ("dense_1/bias", "layer_normalization/gamma"), matched as
+  // plain substrings: Keras 3 applies re.search to the short name ("bias"), which
+  // is the same for a plain word such as "bias" or "gamma". Replaces an earlier
+  // list; config() reports it. ArgumentError for an empty string.
   void exclude_from_weight_decay(std::vector<std::string> name_parts);
 
   // Every piece of state by stable name, for checkpoints: "<param>/<slot>" for

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dtrain::optimizers {
 
@@ -31,7 +32,8 @@ using Options = std::map<std::string, OptionValue, std::less<>>;
 using OptimizerOptions = Options;
 
 // A learning-rate schedule by its Keras class name ("ExponentialDecay",
-// "PiecewiseConstantDecay", "CosineDecay") and its arguments.
+// "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay", "CosineDecay",
+// "CosineDecayRestarts"; see schedules.hpp) and its arguments.
 struct ScheduleConfig {
   std::string name;
   Options options;
@@ -40,11 +42,14 @@ struct ScheduleConfig {
 
 // An optimizer by its Keras name ("adam") and every hyper-parameter. A constant
 // learning rate is options["learning_rate"]; a schedule is learning_rate_schedule
-// (and options has no "learning_rate").
+// (and options has no "learning_rate"). exclude_from_weight_decay: variables whose
+// name contains one of these strings get no weight decay (Keras'
+// exclude_from_weight_decay(var_names=...)), e.g. {"bias", "gamma"}.
 struct OptimizerConfig {
   std::string name;
   Options options;
   std::optional<ScheduleConfig> learning_rate_schedule;
+  std::vector<std::string> exclude_from_weight_decay;
   friend bool operator==(const OptimizerConfig&, const OptimizerConfig&) = default;
 };
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -81,6 +82,64 @@ class CosineDecay final : public LearningRateSchedule {
   std::int64_t warmup_steps_;
 };
 
+// Polynomial decay from initial_learning_rate to end_learning_rate:
+//   s = min(step, decay_steps), d = decay_steps, or with cycle
+//   s = step, d = decay_steps * max(1, ceil(step / decay_steps));
+//   lr = (initial - end) * (1 - s / d) ^ power + end.
+// Defaults (Keras 3): end_learning_rate 0.0001, power 1.0, cycle false.
+class PolynomialDecay final : public LearningRateSchedule {
+ public:
+  PolynomialDecay(double initial_learning_rate, std::int64_t decay_steps,
+                  double end_learning_rate = 0.0001, double power = 1.0, bool cycle = false);
+  double operator()(std::int64_t step) const override;
+  ScheduleConfig config() const override;
+
+ private:
+  double initial_learning_rate_;
+  std::int64_t decay_steps_;
+  double end_learning_rate_;
+  double power_;
+  bool cycle_;
+};
+
+// initial_learning_rate / (1 + decay_rate * step / decay_steps); with staircase
+// step / decay_steps is floored. decay_steps > 0.
+class InverseTimeDecay final : public LearningRateSchedule {
+ public:
+  InverseTimeDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate,
+                   bool staircase = false);
+  double operator()(std::int64_t step) const override;
+  ScheduleConfig config() const override;
+
+ private:
+  double initial_learning_rate_;
+  std::int64_t decay_steps_;
+  double decay_rate_;
+  bool staircase_;
+};
+
+// Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2016). With
+// f = step / first_decay_steps: for t_mul == 1, i = floor(f) and f -= i; else
+//   i = floor(log(1 - f * (1 - t_mul)) / log(t_mul)),
+//   f = (f - (1 - t_mul^i) / (1 - t_mul)) / t_mul^i;
+// lr = initial * ((1 - alpha) * 0.5 * m_mul^i * (1 + cos(pi * f)) + alpha).
+// Period i lasts first_decay_steps * t_mul^i steps and starts at m_mul^i times
+// the initial rate. Defaults (Keras 3): t_mul 2.0, m_mul 1.0, alpha 0.0.
+class CosineDecayRestarts final : public LearningRateSchedule {
+ public:
+  CosineDecayRestarts(double initial_learning_rate, std::int64_t first_decay_steps,
+                      double t_mul = 2.0, double m_mul = 1.0, double alpha = 0.0);
+  double operator()(std::int64_t step) const override;
+  ScheduleConfig config() const override;
+
+ private:
+  double initial_learning_rate_;
+  std::int64_t first_decay_steps_;
+  double t_mul_;
+  double m_mul_;
+  double alpha_;
+};
+
 // A fixed rate (what a plain float learning_rate is in Keras).
 class ConstantSchedule final : public LearningRateSchedule {
  public:
@@ -95,6 +154,20 @@ class ConstantSchedule final : public LearningRateSchedule {
 // Builds a schedule from its Keras class name (case-insensitive) and arguments;
 // throws ArgumentError naming an unknown schedule, option or bad value.
 std::shared_ptr<const LearningRateSchedule> make_schedule(const ScheduleConfig& config);
+
+// The Keras schedules make_schedule knows, in Keras' order: ExponentialDecay,
+// PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay,
+// CosineDecayRestarts (make_schedule also takes dtrain's "Constant").
+std::vector<std::string> schedule_names();
+
+// The arguments of a schedule by Keras name: those without a default, then the
+// others. `name` is the canonical spelling. ArgumentError for an unknown name.
+struct ScheduleArguments {
+  std::string name;
+  std::vector<std::string> required;
+  std::vector<std::string> optional;
+};
+ScheduleArguments schedule_arguments(const std::string& name);
 
 // The learning rate of an optimizer: a constant or a schedule. Implicit from
 // both, so options structs take `.learning_rate = 0.01` or `= schedule`.

@@ -4,7 +4,7 @@
 # unless --allow-change names the key; fit.epochs may always grow; an allowed
 # learning rate is applied and printed; the optimizer's type never changes.
 #   config_change_test.sh DTRAIN DATA CONFIG CASE
-# CASE: refused | refused_2_ranks | allowed | learning_rate | structural
+# CASE: refused | refused_2_ranks | allowed | learning_rate | schedule | structural
 DTRAIN=$1 DATA=$2 CONFIG=$3
 source "$(dirname "$0")/lib.sh"
 case=$4
@@ -80,6 +80,24 @@ learning_rate)
   grep -q "learning_rate: 0.001 (checkpoint) → 0.0005 (config)" "$WORK/r.log" || fail "no learning-rate line: $(head -3 "$WORK/r.log")"
   rate=$(h5dump -a /optimizer/learning_rate "$(newest "$WORK/r")" | grep -oE '\(0\): [0-9.e-]+' | cut -d' ' -f2)
   [ "$rate" = "0.0005" ] || fail "the checkpoint's learning rate is $rate, expected 0.0005"
+  echo "ok: learning rate $rate in $(newest "$WORK/r")"
+  ;;
+schedule)
+  # A schedule in place of the constant rate: refused without the flag, naming
+  # its keys; accepted with --allow-change compile.optimizer.learning_rate (a
+  # prefix of every schedule key). The schedule runs on the optimizer's
+  # iterations, which the checkpoint keeps: after epoch 2 (430 steps) the saved
+  # rate is 0.002 * 0.5^(430/100).
+  sched='compile.optimizer.learning_rate={schedule: ExponentialDecay, initial_learning_rate: 0.002, decay_steps: 100, decay_rate: 0.5}'
+  expect_refused "compile.optimizer.learning_rate: 0.001 \(checkpoint\) → \(not set\) .*compile.optimizer.learning_rate.schedule: \(not set\) \(checkpoint\) → ExponentialDecay" \
+    1 --set "$sched"
+  train "$WORK/r" --resume auto --set fit.epochs=2 --set "$sched" --allow-change compile.optimizer.learning_rate ||
+    fail "resume: $(cat "$WORK/r.log")"
+  grep -q "compile.optimizer.learning_rate.schedule: (not set) (checkpoint) → ExponentialDecay (config)" "$WORK/r.log" ||
+    fail "no line for the schedule: $(head -8 "$WORK/r.log")"
+  rate=$(h5dump -m %.17g -a /optimizer/learning_rate "$(newest "$WORK/r")" | grep -oE '\(0\): [0-9.e-]+' | cut -d' ' -f2)
+  python3 -c "import sys; r = float(sys.argv[1]); e = 0.002 * 0.5 ** 4.3; sys.exit(abs(r - e) > 1e-12 * e)" "$rate" ||
+    fail "the checkpoint's learning rate is $rate, expected 0.002 * 0.5^4.3 (the schedule at iterations 430)"
   echo "ok: learning rate $rate in $(newest "$WORK/r")"
   ;;
 structural)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checkpoints and exact resume, one rank:
 #   resume_test.sh DTRAIN DATA CONFIG CASE
-# CASE: epoch_stop | mid_epoch_stop | truncated_newest | explicit_corrupt
+# CASE: epoch_stop | mid_epoch_stop | mid_schedule_stop | truncated_newest | explicit_corrupt
 DTRAIN=$1 DATA=$2 CONFIG=$3
 source "$(dirname "$0")/lib.sh"
 case=$4
@@ -25,6 +25,24 @@ mid_epoch_stop)
   train "$WORK/r" --resume auto || fail "resume: $(cat "$WORK/r.log")"
   grep -q "step 85" "$WORK/r.log" || fail "did not resume inside epoch 2: $(grep Resum "$WORK/r.log")"
   same_weights "$final" "$(newest "$WORK/r")"
+  ;;
+mid_schedule_stop)
+  # As mid_epoch_stop, with AdamW on a warm-up + cosine schedule (645 steps: the
+  # warm-up ends at 100, the cosine at 600) and the biases excluded from weight
+  # decay: the resumed schedule continues from the checkpoint's iterations.
+  opt='compile.optimizer={name: adamw, exclude_from_weight_decay: [bias], learning_rate: {schedule: CosineDecay,
+    initial_learning_rate: 0.0, decay_steps: 500, alpha: 0.1, warmup_target: 0.003, warmup_steps: 100}}'
+  train "$WORK/s" --set "$opt" || fail "straight run with the schedule: $(cat "$WORK/s.log")"
+  set +e; train "$WORK/r" --set "$opt" --stop-after-steps 300; rc=$?; set -e
+  [ "$rc" -eq 3 ] || fail "expected exit 3, got $rc: $(cat "$WORK/r.log")"
+  # A changed schedule is a config change: refused, naming the argument.
+  set +e; train "$WORK/r" --set "${opt/decay_steps: 500/decay_steps: 400}" --resume auto; rc=$?; set -e
+  [ "$rc" -eq 2 ] || fail "a changed schedule was accepted (exit $rc): $(cat "$WORK/r.log")"
+  grep -q "compile.optimizer.learning_rate.decay_steps: 500 (checkpoint) → 400" "$WORK/r.log" ||
+    fail "the refusal does not name the schedule's argument: $(cat "$WORK/r.log")"
+  train "$WORK/r" --set "$opt" --resume auto || fail "resume: $(cat "$WORK/r.log")"
+  grep -q "step 85" "$WORK/r.log" || fail "did not resume inside epoch 2: $(grep Resum "$WORK/r.log")"
+  same_weights "$(newest "$WORK/s")" "$(newest "$WORK/r")"
   ;;
 truncated_newest)
   set +e; train "$WORK/r" --stop-after-steps 300; set -e

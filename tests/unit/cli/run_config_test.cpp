@@ -6,6 +6,8 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/model.hpp"
 
+#include "dtrain/optimizers/factory.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -418,6 +420,98 @@ TEST_F(RunConfigTest, OptimizerByNameOrMapping) {
                {"compile.optimizer: needs a 'name' (e.g. adam)"});
   expect_error(head + "compile: {loss: mse, optimizer: {name: sgd, momentun: 0.9}}\n",
                {"compile.optimizer: ", "momentun"});
+}
+
+// compile.optimizer.learning_rate as a mapping is a Keras schedule by class name.
+TEST_F(RunConfigTest, LearningRateSchedule) {
+  const std::string head = "data: {file: d.h5}\nmodel: {layers: [{Dense: {units: 2}}]}\n";
+  const auto c = load(head + R"(compile:
+  loss: mse
+  optimizer:
+    name: adamw
+    learning_rate:
+      schedule: CosineDecay
+      initial_learning_rate: 0.0
+      decay_steps: 1000
+      warmup_target: 0.001
+      warmup_steps: 100
+    exclude_from_weight_decay: [bias, gamma]
+)");
+  EXPECT_EQ(c.optimizer.name, "adamw");
+  EXPECT_FALSE(c.optimizer.options.count("learning_rate"));
+  ASSERT_TRUE(c.optimizer.learning_rate_schedule.has_value());
+  EXPECT_EQ(c.optimizer.learning_rate_schedule->name, "CosineDecay");
+  EXPECT_EQ(c.optimizer.learning_rate_schedule->options.size(), 4u);
+  EXPECT_EQ(c.optimizer.exclude_from_weight_decay, (std::vector<std::string>{"bias", "gamma"}));
+  const auto opt = optimizers::make_optimizer<float>(c.optimizer);
+  EXPECT_DOUBLE_EQ(opt->learning_rate(), 0.0);  // step 0 of the warm-up
+  opt->set_iterations(100);
+  EXPECT_DOUBLE_EQ(opt->learning_rate(), 0.001);  // the end of the warm-up
+
+  // The resolved config keeps every argument, Keras' defaults included, so a
+  // changed schedule is a changed key on resume.
+  const auto s = settings(c);
+  EXPECT_EQ(s.at("compile.optimizer.learning_rate.schedule"), "CosineDecay");
+  EXPECT_EQ(s.at("compile.optimizer.learning_rate.decay_steps"), "1000");
+  EXPECT_EQ(s.at("compile.optimizer.learning_rate.warmup_steps"), "100");
+  EXPECT_EQ(s.at("compile.optimizer.learning_rate.warmup_target"), "0.001");
+  EXPECT_EQ(s.at("compile.optimizer.learning_rate.alpha"), "0");
+  EXPECT_EQ(s.at("compile.optimizer.exclude_from_weight_decay"), "[bias, gamma]");
+  EXPECT_FALSE(s.count("compile.optimizer.learning_rate"));
+  // Names are case-insensitive; the schedule is the Keras spelling.
+  const auto lower = load(head + "compile: {loss: mse, optimizer: {name: sgd, learning_rate: "
+                                 "{schedule: cosinedecayrestarts, initial_learning_rate: 0.1, first_decay_steps: 10}}}\n");
+  EXPECT_EQ(lower.optimizer.learning_rate_schedule->name, "CosineDecayRestarts");
+  EXPECT_EQ(settings(lower).at("compile.optimizer.learning_rate.t_mul"), "2");  // Keras' default
+  // A constant rate has no schedule keys, as before (older checkpoints compare equal).
+  const auto plain = load(head + "compile: {loss: mse, optimizer: {name: sgd, learning_rate: 0.5}}\n");
+  EXPECT_FALSE(plain.optimizer.learning_rate_schedule.has_value());
+  EXPECT_EQ(settings(plain).count("compile.optimizer.learning_rate.schedule"), 0u);
+  EXPECT_EQ(settings(plain).count("compile.optimizer.exclude_from_weight_decay"), 0u);
+  // Every Keras schedule loads from YAML.
+  for (const auto* schedule : {
+           "{schedule: ExponentialDecay, initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5, staircase: true}",
+           "{schedule: PiecewiseConstantDecay, boundaries: [100, 200], values: [0.1, 0.01, 0.001]}",
+           "{schedule: PolynomialDecay, initial_learning_rate: 0.1, decay_steps: 10, power: 2, cycle: true}",
+           "{schedule: InverseTimeDecay, initial_learning_rate: 0.1, decay_steps: 10, decay_rate: 0.5}",
+           "{schedule: CosineDecay, initial_learning_rate: 0.1, decay_steps: 10, alpha: 0.1}",
+           "{schedule: CosineDecayRestarts, initial_learning_rate: 0.1, first_decay_steps: 10, t_mul: 1, m_mul: 0.5}"}) {
+    const auto k = load(head + "compile: {loss: mse, optimizer: {name: sgd, learning_rate: " + schedule + "}}\n");
+    EXPECT_TRUE(k.optimizer.learning_rate_schedule.has_value()) << schedule;
+  }
+}
+
+TEST_F(RunConfigTest, LearningRateScheduleErrorsNameTheLineAndTheKey) {
+  const std::string head = "data: {file: d.h5}\nmodel: {layers: [{Dense: {units: 2}}]}\ncompile:\n  loss: mse\n"
+                           "  optimizer:\n    name: adam\n    learning_rate:\n";
+  // Line 8 is the schedule's first key.
+  expect_error(head + "      schedule: CosineDecayy\n      initial_learning_rate: 0.1\n      decay_steps: 10\n",
+               {"job.yaml:8: compile.optimizer.learning_rate.schedule: unknown learning-rate schedule 'CosineDecayy'",
+                "(valid: ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay, "
+                "CosineDecayRestarts)"});
+  expect_error(head + "      schedule: CosineDecay\n      initial_learning_rate: 0.1\n",
+               {"job.yaml:8: compile.optimizer.learning_rate.decay_steps: missing: CosineDecay needs "
+                "initial_learning_rate, decay_steps"});
+  expect_error(head + "      initial_learning_rate: 0.1\n      decay_steps: 10\n",
+               {"job.yaml:8: compile.optimizer.learning_rate.schedule: missing", "CosineDecayRestarts"});
+  expect_error(head + "      schedule: ExponentialDecay\n      initial_learning_rate: 0.1\n      decay_steps: 10\n"
+                      "      decay_rate: 0.5\n      warmup_steps: 5\n",
+               {"job.yaml:12: compile.optimizer.learning_rate.warmup_steps: not an argument of ExponentialDecay",
+                "(valid: schedule, initial_learning_rate, decay_steps, decay_rate, staircase)"});
+  // A bad value points at its line.
+  expect_error(head + "      schedule: CosineDecay\n      initial_learning_rate: 0.1\n      decay_steps: 0\n",
+               {"job.yaml:10: compile.optimizer.learning_rate.decay_steps: ", "decay_steps"});
+  expect_error(head + "      schedule: PolynomialDecay\n      initial_learning_rate: 0.1\n      decay_steps: 2.5\n",
+               {"job.yaml:10: compile.optimizer.learning_rate.decay_steps: "});
+  // exclude_from_weight_decay: a list of names.
+  const std::string opt = "data: {file: d.h5}\nmodel: {layers: [{Dense: {units: 2}}]}\ncompile:\n  loss: mse\n"
+                          "  optimizer:\n    name: adamw\n";
+  expect_error(opt + "    exclude_from_weight_decay: {bias: 1}\n",
+               {"job.yaml:7: compile.optimizer.exclude_from_weight_decay: must be a list of names"});
+  expect_error(opt + "    exclude_from_weight_decay: [bias, '']\n",
+               {"job.yaml:7: compile.optimizer.exclude_from_weight_decay: an empty name"});
+  EXPECT_EQ(load(opt + "    exclude_from_weight_decay: bias\n").optimizer.exclude_from_weight_decay,
+            std::vector<std::string>{"bias"});
 }
 
 TEST_F(RunConfigTest, LossAndMetricsAreChecked) {

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <numbers>
 #include <filesystem>
 #include <string>
 
@@ -93,6 +94,73 @@ TEST(ModelCheckpoint, ResumeGivesBackTheWatchedCallbacksStateAfterFitResetsThem)
   model.fit(data, {.epochs = 10, .initial_epoch = at->epoch, .callbacks = {early, ckpt}, .verbose = 0});
   // Waits 2 and 3 come at epochs 2 and 3: it stops there, as the uninterrupted run would.
   EXPECT_EQ(model.epochs_done(), 4);
+}
+
+// Asks the run to stop after global step `at`, as a preemption signal does in the
+// dtrain command; ModelCheckpoint then writes the exact position.
+class StopAt final : public Callback {
+ public:
+  explicit StopAt(std::int64_t at) : at_(at) {}
+  void on_train_batch_end(std::int64_t, const Logs&) override {
+    if (model_->global_step() == at_) model_->interrupted = true;
+  }
+  std::string name() const override { return "StopAt"; }
+
+ private:
+  std::int64_t at_;
+};
+
+// The run config's way in: AdamW by name, a CosineDecay with warm-up and the
+// bias excluded from weight decay. 15 steps: warm-up over steps 0-3, the cosine
+// over 4-11, then the floor alpha * 0.05.
+Model make_scheduled_model() {
+  auto model = Sequential({3}, {layers::Dense({.units = 8, .activation = "relu"}), layers::Dense({.units = 2})},
+                          "small", /*seed=*/5);
+  model.compile({.loss = losses::parse_loss("sparse_categorical_crossentropy"),
+                 .optimizer_config = {"adamw",
+                                      {{"weight_decay", 0.01}},
+                                      optimizers::ScheduleConfig{"CosineDecay",
+                                                                 {{"initial_learning_rate", 0.0},
+                                                                  {"decay_steps", 8},
+                                                                  {"alpha", 0.1},
+                                                                  {"warmup_target", 0.05},
+                                                                  {"warmup_steps", 4}}},
+                                      {"bias"}}});
+  return model;
+}
+
+TEST(ModelCheckpoint, AResumeMidScheduleIsBitwiseTheUninterruptedRun) {
+  Data d;
+  ArrayBatchSource data(d.x, d.y, {.batch_size = 8, .shuffle = true, .seed = 11});  // 5 steps an epoch
+  auto straight = make_scheduled_model();
+  straight.fit(data, {.epochs = 3, .verbose = 0});
+  ASSERT_EQ(straight.optimizer().iterations(), 15);
+
+  // Stopped after step 7 (inside epoch 1, in the cosine part), then resumed.
+  const auto dir = scratch("schedule");
+  {
+    auto first = make_scheduled_model();
+    auto ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.directory = dir.string()});
+    first.fit(data, {.epochs = 3, .callbacks = {std::make_shared<StopAt>(7), ckpt}, .verbose = 0});
+    ASSERT_EQ(first.global_step(), 7);
+    ASSERT_EQ(ckpt->last_path(), checkpoint::checkpoint_path(dir.string(), 7));
+  }
+  auto resumed = make_scheduled_model();
+  auto ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.directory = dir.string()});
+  const auto at = ckpt->resume(resumed);
+  ASSERT_TRUE(at.has_value());
+  EXPECT_EQ(at->epoch, 1);
+  EXPECT_EQ(at->step_in_epoch, 2);
+  // The schedule continues where it stopped: the rate of iterations 7, not of 0.
+  EXPECT_EQ(resumed.optimizer().iterations(), 7);
+  EXPECT_DOUBLE_EQ(resumed.optimizer().learning_rate(),
+                   0.05 * (0.9 * 0.5 * (1 + std::cos(std::numbers::pi * 3.0 / 8.0)) + 0.1));
+  resumed.fit(data, {.epochs = 3, .initial_epoch = at->epoch, .initial_step = at->step_in_epoch,
+                     .callbacks = {ckpt}, .verbose = 0});
+  EXPECT_EQ(resumed.optimizer().iterations(), 15);
+  EXPECT_EQ(resumed.optimizer().learning_rate(), straight.optimizer().learning_rate());
+  EXPECT_TRUE(same_bits(resumed.weights(), straight.weights()));
+  EXPECT_EQ(resumed.optimizer().config(), straight.optimizer().config());
 }
 
 TEST(ModelCheckpoint, NothingToResumeIsAFreshStart) {

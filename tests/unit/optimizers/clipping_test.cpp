@@ -4,10 +4,13 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/optimizers/adam.hpp"
 #include "dtrain/optimizers/adamw.hpp"
+#include "dtrain/optimizers/factory.hpp"
 #include "dtrain/optimizers/sgd.hpp"
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace dtrain::optimizers {
@@ -130,6 +133,41 @@ TEST(WeightDecay, ExcludedVariablesAreNotDecayed) {
   EXPECT_DOUBLE_EQ(wk[0], 1.8);
   EXPECT_DOUBLE_EQ(wb[0], 1.9);
   EXPECT_THROW(sgd.exclude_from_weight_decay({"kernel"}), ArgumentError);  // after build
+}
+
+// AdamW with exclude_from_weight_decay through OptimizerConfig (as the run config
+// gives it): g = 0, so m = v = 0 and only the decay acts (see the next test):
+// w = 1 - 1 * 0.01 * 0.1 = 0.999 for the kernel; the bias and the layer norm's
+// gamma keep 1. The names survive config() -> make_optimizer (a checkpoint).
+TEST(WeightDecay, ExclusionByNameFromTheConfig) {
+  OptimizerConfig c{"adamw", {{"learning_rate", 0.1}, {"weight_decay", 0.01}}, std::nullopt,
+                    {"bias", "gamma"}};
+  auto adamw = make_optimizer<double>(c);
+  EXPECT_EQ(adamw->config().exclude_from_weight_decay, (std::vector<std::string>{"bias", "gamma"}));
+  auto copy = make_optimizer<double>(adamw->config());
+  EXPECT_EQ(copy->config(), adamw->config());
+  for (auto* opt : {adamw.get(), copy.get()}) {
+    std::vector<double> wk{1.0}, wb{1.0}, wg{1.0}, wbeta{1.0}, g{0.0};
+    std::vector<ParamRef<double>> params{{"dense_1/kernel", wk, g},
+                                         {"dense_1/bias", wb, g},
+                                         {"layer_normalization/gamma", wg, g},
+                                         {"layer_normalization/beta", wbeta, g}};
+    opt->apply(params);
+    EXPECT_DOUBLE_EQ(wk[0], 0.999);
+    EXPECT_EQ(wb[0], 1.0);
+    EXPECT_EQ(wg[0], 1.0);
+    EXPECT_DOUBLE_EQ(wbeta[0], 0.999);  // "beta" is not in the list
+  }
+  // Every optimizer takes the list (the decay is the common step 2).
+  OptimizerConfig lion{"lion", {{"learning_rate", 0.1}, {"weight_decay", 0.5}}, std::nullopt, {"bias"}};
+  auto l = make_optimizer<double>(lion);
+  std::vector<double> wk{2.0}, wb{2.0}, g{1.0};
+  std::vector<ParamRef<double>> params{{"dense/kernel", wk, g}, {"dense/bias", wb, g}};
+  l->apply(params);
+  EXPECT_DOUBLE_EQ(wk[0], 2.0 - 2.0 * 0.5 * 0.1 - 0.1);  // decay, then -lr * sign(0.1)
+  EXPECT_DOUBLE_EQ(wb[0], 2.0 - 0.1);
+  // An empty string would match every name.
+  EXPECT_THROW(SGD<double>().exclude_from_weight_decay({"bias", ""}), ArgumentError);
 }
 
 TEST(WeightDecay, AdamWDefaultsAndDecoupling) {

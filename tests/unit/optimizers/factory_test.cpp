@@ -9,6 +9,7 @@
 #include "dtrain/optimizers/adamw.hpp"
 #include "dtrain/optimizers/factory.hpp"
 #include "dtrain/optimizers/ftrl.hpp"
+#include "dtrain/optimizers/lion.hpp"
 #include "dtrain/optimizers/nadam.hpp"
 #include "dtrain/optimizers/rmsprop.hpp"
 #include "dtrain/optimizers/sgd.hpp"
@@ -56,6 +57,7 @@ const std::map<std::string, Options>& keras_defaults() {
         {"initial_accumulator_value", 0.1}, {"l1_regularization_strength", 0.0},
         {"l2_regularization_strength", 0.0}, {"l2_shrinkage_regularization_strength", 0.0},
         {"beta", 0.0}}},
+      {"lion", {{"learning_rate", 0.001}, {"beta_1", 0.9}, {"beta_2", 0.99}}},
   };
   return d;
 }
@@ -90,6 +92,7 @@ const std::vector<DefaultCase>& default_cases() {
       {"adamax", [] { return std::make_unique<Adamax<double>>(); }},
       {"nadam", [] { return std::make_unique<Nadam<double>>(); }},
       {"ftrl", [] { return std::make_unique<Ftrl<double>>(); }},
+      {"lion", [] { return std::make_unique<Lion<double>>(); }},
   };
   return c;
 }
@@ -101,7 +104,7 @@ TEST_P(KerasDefaults, ConfigHasTheKerasDefaults) {
   expect_defaults(*c.make(), c.name);
 }
 
-INSTANTIATE_TEST_SUITE_P(Defaults, KerasDefaults, ::testing::Range<std::size_t>(0, 9),
+INSTANTIATE_TEST_SUITE_P(Defaults, KerasDefaults, ::testing::Range<std::size_t>(0, 10),
                          [](const ::testing::TestParamInfo<std::size_t>& p) {
                            return std::string(default_cases()[p.param].name);
                          });
@@ -124,12 +127,13 @@ TEST(Defaults, SlotNamesFollowTheOptions) {
   EXPECT_EQ(Adamax<double>().slot_names(), (std::vector<std::string>{"m", "u"}));
   EXPECT_EQ(Nadam<double>().slot_names(), (std::vector<std::string>{"m", "v"}));
   EXPECT_EQ(Ftrl<double>().slot_names(), (std::vector<std::string>{"n", "z"}));
+  EXPECT_EQ(Lion<double>().slot_names(), std::vector<std::string>{"m"});
 }
 
 TEST(Factory, NamesAreCaseInsensitive) {
   EXPECT_EQ(optimizer_names(), (std::vector<std::string>{"sgd", "rmsprop", "adam", "adamw",
                                                          "adagrad", "adadelta", "adamax",
-                                                         "nadam", "ftrl"}));
+                                                         "nadam", "ftrl", "lion"}));
   EXPECT_EQ(make_optimizer<float>("SGD")->name(), "sgd");
   EXPECT_EQ(make_optimizer<float>("RMSprop")->name(), "rmsprop");
   EXPECT_EQ(make_optimizer<float>("Adam")->name(), "adam");
@@ -139,6 +143,7 @@ TEST(Factory, NamesAreCaseInsensitive) {
   EXPECT_EQ(make_optimizer<float>("Adamax")->name(), "adamax");
   EXPECT_EQ(make_optimizer<float>("Nadam")->name(), "nadam");
   EXPECT_EQ(make_optimizer<float>("Ftrl")->name(), "ftrl");
+  EXPECT_EQ(make_optimizer<float>("Lion")->name(), "lion");
   // The concrete classes.
   EXPECT_NE(dynamic_cast<RMSprop<float>*>(make_optimizer<float>("rmsprop").get()), nullptr);
   EXPECT_NE(dynamic_cast<AdamW<float>*>(make_optimizer<float>("adamw").get()), nullptr);
@@ -208,6 +213,9 @@ TEST(Factory, InvalidValuesNameTheArgument) {
       {"adam", {{"amsgrad", std::string("yes")}}, "amsgrad"},
       {"adam", {{"beta_1", true}}, "beta_1"},
       {"sgd", {{"nesterov", 1.0}}, "nesterov"},
+      {"lion", {{"beta_1", 0.0}}, "beta_1"},  // Keras: (0, 1], else it is SignSGD
+      {"lion", {{"beta_2", 1.5}}, "beta_2"},
+      {"lion", {{"epsilon", 1e-7}}, "epsilon"},  // Lion has none
   };
   for (const auto& b : bad) {
     const std::string e = error_of([&] { make_optimizer<float>(b.optimizer, b.options); });

@@ -35,6 +35,7 @@ DEFAULTS = {
     "ftrl": dict(learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
                  l1_regularization_strength=0.0, l2_regularization_strength=0.0,
                  l2_shrinkage_regularization_strength=0.0, beta=0.0),
+    "lion": dict(learning_rate=0.001, beta_1=0.9, beta_2=0.99),
 }
 
 
@@ -80,7 +81,7 @@ class Reference:
         if k in ("adam", "adamw"):
             return ["m", "v"] + (["vhat"] if o["amsgrad"] else [])
         return {"adagrad": ["acc"], "adadelta": ["ag", "ad"], "adamax": ["m", "u"],
-                "nadam": ["m", "v"], "ftrl": ["n", "z"]}[k]
+                "nadam": ["m", "v"], "ftrl": ["n", "z"], "lion": ["m"]}[k]
 
     def step(self, weights, grads):
         o = self.o
@@ -174,6 +175,12 @@ class Reference:
             q = n1 ** (-p) / lr + 2 * l2r
             s["z"][i], s["n"][i] = z, n1
             return (min(max(z, -l1), l1) - z) / q
+        if k == "lion":  # keras/src/optimizers/lion.py
+            b1, b2 = o["beta_1"], o["beta_2"]
+            c = s["m"][i] * b1 + g * (1.0 - b1)
+            sign = 1.0 if c > 0 else (-1.0 if c < 0 else 0.0)
+            s["m"][i] = s["m"][i] * b2 + g * (1.0 - b2)
+            return w - lr * sign
         raise ValueError(k)
 
 
@@ -203,6 +210,9 @@ CASES = [
           l2_shrinkage_regularization_strength=0.05, beta=0.3)),
     ("ftrl_power", "ftrl", dict(learning_rate=0.1, learning_rate_power=-0.7,
                                 initial_accumulator_value=0.5)),
+    ("lion", "lion", dict(learning_rate=0.1)),
+    ("lion_weight_decay_betas", "lion",
+     dict(learning_rate=0.1, beta_1=0.5, beta_2=0.9, weight_decay=0.2)),
 ]
 
 

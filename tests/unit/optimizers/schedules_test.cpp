@@ -8,6 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace dtrain::optimizers {
 namespace {
@@ -169,6 +173,126 @@ TEST(Schedules, WeightDecayUsesTheScheduledRate) {
   EXPECT_DOUBLE_EQ(w[0], 1.0);
   sgd.apply(params);
   EXPECT_DOUBLE_EQ(w[0], 0.95);
+}
+
+// ---- Every Keras 3 schedule against tests/reference/schedules_reference.py -----
+// The script computes each schedule from Keras' formulas in Python doubles
+// (independently of this code); its output is pasted below. Steps 0 and 1, the
+// end of the warm-up (or the first boundary, cycle or restart), the middle, the
+// end and past it. Built through make_schedule, so the Keras argument names and
+// defaults are checked as well. Hand checks: polynomial_defaults at 50:
+// (0.1 - 0.0001) * 0.5 + 0.0001 = 0.05005; restarts_defaults: period 0 is
+// steps [0, 100), period 1 [100, 300) (t_mul 2), period 2 [300, 700).
+
+struct ReferenceCase {
+  const char* name;
+  ScheduleConfig config;
+  std::vector<std::pair<std::int64_t, double>> values;  // (step, learning rate)
+};
+
+const std::vector<ReferenceCase>& reference_cases() {
+  static const std::vector<ReferenceCase> all = {
+// BEGIN printed by tests/reference/schedules_reference.py
+{"exponential", {"ExponentialDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{100}}, {"decay_rate", 0.5}}},
+ {{0, 0.1}, {1, 0.0993092495437036}, {50, 0.07071067811865477}, {100, 0.05}, {250, 0.01767766952966369}}},
+{"exponential_staircase", {"ExponentialDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{100}}, {"decay_rate", 0.5}, {"staircase", true}}},
+ {{0, 0.1}, {1, 0.1}, {99, 0.1}, {100, 0.05}, {250, 0.025}}},
+{"piecewise", {"PiecewiseConstantDecay", {{"boundaries", std::vector<double>{100.0, 200.0}}, {"values", std::vector<double>{0.1, 0.01, 0.001}}}},
+ {{0, 0.1}, {1, 0.1}, {100, 0.1}, {101, 0.01}, {150, 0.01}, {200, 0.01}, {201, 0.001}, {1000, 0.001}}},
+{"polynomial_defaults", {"PolynomialDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{100}}}},
+ {{0, 0.1}, {1, 0.099001}, {50, 0.050050000000000004}, {100, 0.0001}, {150, 0.0001}}},
+{"polynomial_power_cycle", {"PolynomialDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{100}}, {"end_learning_rate", 0.001}, {"power", 0.5}, {"cycle", true}}},
+ {{0, 0.1}, {1, 0.09950375627355539}, {50, 0.07100357133746821}, {99, 0.010900000000000003}, {100, 0.001}, {101, 0.07065267403337794}, {150, 0.0505}, {200, 0.001}, {250, 0.04141658075592244}}},
+{"inverse_time", {"InverseTimeDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{10}}, {"decay_rate", 0.5}}},
+ {{0, 0.1}, {1, 0.09523809523809523}, {5, 0.08}, {10, 0.06666666666666667}, {100, 0.016666666666666666}}},
+{"inverse_time_staircase", {"InverseTimeDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{10}}, {"decay_rate", 0.5}, {"staircase", true}}},
+ {{0, 0.1}, {1, 0.1}, {9, 0.1}, {10, 0.06666666666666667}, {25, 0.05}}},
+{"cosine", {"CosineDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", std::int64_t{100}}}},
+ {{0, 0.1}, {1, 0.09997532801828658}, {50, 0.05}, {100, 0.0}, {150, 0.0}}},
+{"cosine_warmup", {"CosineDecay", {{"initial_learning_rate", 0.0}, {"decay_steps", std::int64_t{1000}}, {"alpha", 0.1}, {"warmup_target", 0.001}, {"warmup_steps", std::int64_t{100}}}},
+ {{0, 0.0}, {1, 1e-05}, {50, 0.0005}, {99, 0.00099}, {100, 0.001}, {101, 0.0009999977793408363}, {600, 0.00055}, {1100, 0.0001}, {2000, 0.0001}}},
+{"cosine_warmup_from_nonzero", {"CosineDecay", {{"initial_learning_rate", 0.0002}, {"decay_steps", std::int64_t{30}}, {"warmup_target", 0.002}, {"warmup_steps", std::int64_t{10}}}},
+ {{0, 0.0002}, {1, 0.00038}, {5, 0.0011}, {10, 0.002}, {25, 0.001}, {40, 0.0}, {41, 0.0}}},
+{"cosine_target_no_warmup_steps", {"CosineDecay", {{"initial_learning_rate", 0.01}, {"decay_steps", std::int64_t{100}}, {"warmup_target", 0.1}}},
+ {{0, 0.1}, {1, 0.09997532801828658}, {50, 0.05}, {100, 0.0}, {150, 0.0}}},
+{"restarts_defaults", {"CosineDecayRestarts", {{"initial_learning_rate", 0.1}, {"first_decay_steps", std::int64_t{100}}}},
+ {{0, 0.1}, {1, 0.09997532801828658}, {50, 0.05}, {99, 2.467198171342e-05}, {100, 0.1}, {101, 0.09999383162408304}, {200, 0.05}, {299, 6.168375916970615e-06}, {300, 0.1}, {301, 0.09999845788223949}, {700, 0.1}}},
+{"restarts_t_mul_1", {"CosineDecayRestarts", {{"initial_learning_rate", 0.1}, {"first_decay_steps", std::int64_t{100}}, {"t_mul", 1.0}, {"m_mul", 0.5}, {"alpha", 0.1}}},
+ {{0, 0.1}, {1, 0.09997779521645793}, {50, 0.05500000000000001}, {100, 0.05500000000000001}, {150, 0.0325}, {250, 0.021250000000000005}}},
+{"restarts_t_mul_1_5", {"CosineDecayRestarts", {{"initial_learning_rate", 0.1}, {"first_decay_steps", std::int64_t{40}}, {"t_mul", 1.5}, {"m_mul", 0.8}, {"alpha", 0.05}}},
+ {{0, 0.1}, {1, 0.09985357335232359}, {20, 0.052500000000000005}, {40, 0.08100000000000002}, {41, 0.08094792232067381}, {70, 0.043000000000000003}, {100, 0.06580000000000001}, {101, 0.06578148114138054}, {500, 0.006743978620562654}}},
+// END printed
+  };
+  return all;
+}
+
+TEST(Schedules, MatchKerasReference) {
+  std::set<std::string> covered;
+  for (const auto& c : reference_cases()) {
+    const auto s = make_schedule(c.config);
+    covered.insert(s->config().name);
+    for (const auto& [step, want] : c.values) {
+      // 1e-6 is what the brief asks; the two double computations agree far closer.
+      EXPECT_NEAR((*s)(step), want, 1e-6) << c.name << " at step " << step;
+      EXPECT_NEAR((*s)(step), want, 1e-15 + 1e-12 * std::fabs(want)) << c.name << " at step " << step;
+    }
+  }
+  for (const auto& name : schedule_names()) EXPECT_TRUE(covered.count(name)) << name;
+}
+
+TEST(Schedules, NamesAndArguments) {
+  EXPECT_EQ(schedule_names(),
+            (std::vector<std::string>{"ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
+                                      "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts"}));
+  const auto a = schedule_arguments("cosinedecay");
+  EXPECT_EQ(a.name, "CosineDecay");
+  EXPECT_EQ(a.required, (std::vector<std::string>{"initial_learning_rate", "decay_steps"}));
+  EXPECT_EQ(a.optional, (std::vector<std::string>{"alpha", "warmup_target", "warmup_steps"}));
+  try {
+    schedule_arguments("StepDecay");
+    ADD_FAILURE() << "no ArgumentError";
+  } catch (const ArgumentError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("StepDecay"), std::string::npos) << m;
+    EXPECT_NE(m.find("CosineDecayRestarts"), std::string::npos) << m;  // lists the valid ones
+  }
+}
+
+TEST(Schedules, NewSchedulesCheckTheirArguments) {
+  EXPECT_THROW(PolynomialDecay(0.1, 0), ArgumentError);
+  EXPECT_THROW(PolynomialDecay(0.1, 10, -1.0), ArgumentError);
+  EXPECT_THROW(InverseTimeDecay(0.1, -5, 0.5), ArgumentError);
+  EXPECT_THROW(CosineDecayRestarts(0.1, 0), ArgumentError);
+  EXPECT_THROW(CosineDecayRestarts(0.1, 10, 0.0), ArgumentError);  // t_mul > 0
+  EXPECT_THROW(CosineDecayRestarts(0.1, 10, 2.0, 1.0, 1.5), ArgumentError);
+  try {
+    make_schedule({"CosineDecayRestarts", {{"initial_learning_rate", 0.1}}});
+    ADD_FAILURE() << "no ArgumentError";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("first_decay_steps"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Schedules, NewSchedulesConfigRoundTrip) {
+  const std::shared_ptr<const LearningRateSchedule> all[] = {
+      std::make_shared<PolynomialDecay>(0.1, 100, 0.001, 0.5, true),
+      std::make_shared<PolynomialDecay>(0.1, 100),
+      std::make_shared<InverseTimeDecay>(0.1, 10, 0.5, true),
+      std::make_shared<CosineDecayRestarts>(0.1, 40, 1.5, 0.8, 0.05)};
+  for (const auto& s : all) {
+    const auto copy = make_schedule(s->config());
+    EXPECT_EQ(copy->config(), s->config()) << s->config().name;
+    for (std::int64_t step : {0, 1, 7, 40, 99, 100, 101, 150, 1000}) EXPECT_EQ((*copy)(step), (*s)(step));
+  }
+  // Keras' defaults appear in config().
+  const auto p = make_schedule({"PolynomialDecay", {{"initial_learning_rate", 0.1}, {"decay_steps", 5}}});
+  EXPECT_EQ(std::get<double>(p->config().options.at("end_learning_rate")), 0.0001);
+  EXPECT_EQ(std::get<double>(p->config().options.at("power")), 1.0);
+  EXPECT_EQ(std::get<bool>(p->config().options.at("cycle")), false);
+  const auto r = make_schedule({"CosineDecayRestarts", {{"initial_learning_rate", 0.1}, {"first_decay_steps", 5}}});
+  EXPECT_EQ(std::get<double>(r->config().options.at("t_mul")), 2.0);
+  EXPECT_EQ(std::get<double>(r->config().options.at("m_mul")), 1.0);
+  EXPECT_EQ(std::get<double>(r->config().options.at("alpha")), 0.0);
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ const std::vector<std::pair<std::string, Options>>& all_variants() {
       {"adamax", {{"clipvalue", 0.3}}},
       {"nadam", {}},
       {"ftrl", {{"l1_regularization_strength", 0.01}, {"beta", 0.1}}},
+      {"lion", {{"beta_2", 0.95}, {"weight_decay", 0.05}}},
   };
   return v;
 }

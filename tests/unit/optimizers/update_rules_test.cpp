@@ -13,6 +13,8 @@
 //   adam, kernel[3] step 1: m = 0.1*1.5 = 0.15, v = 0.001*2.25 = 0.00225,
 //     alpha = 0.1*sqrt(0.001)/0.1 = 0.0316227766, w = 0.75 - alpha*0.15/(0.0474341649 + 1e-7)
 //     = 0.75 - 0.0999997892 = 0.6500002108.
+//   lion, kernel[0] step 1: c = 0.9*0 + 0.1*0.2 = 0.02 > 0, w = 0.5 - 0.1*1 = 0.4,
+//     m = 0.99*0 + 0.01*0.2 = 0.002; kernel[2] (g = 0, m = 0): sign(0) = 0, w stays 2.
 // Tolerance: 1e-9 relative (both sides are double; the brief asks for 1e-6).
 #include "dtrain/optimizers/factory.hpp"
 
@@ -524,6 +526,46 @@ const std::vector<Case>& cases() {
     {"dense/bias/z", {0.19840688077403634, -0.5175924927429738}},
   },
 }},
+{"lion", "lion", {{"learning_rate", 0.1}}, {
+  {  // after step 1
+    {"dense/kernel", {0.4, -1.15, 2.0, 0.65}},
+    {"dense/kernel/m", {0.0020000000000000018, -0.0050000000000000044, 0.0, 0.015000000000000013}},
+    {"dense/bias", {0.2, -0.4}},
+    {"dense/bias/m", {-0.0010000000000000009, 0.0005000000000000004}},
+  },
+  {  // after step 2
+    {"dense/kernel", {0.30000000000000004, -1.0499999999999998, 2.0, 0.75}},
+    {"dense/kernel/m", {0.0029800000000000026, -0.012950000000000012, 0.0, -0.005150000000000005}},
+    {"dense/bias", {0.1, -0.5}},
+    {"dense/bias/m", {0.002010000000000002, 0.0004950000000000004}},
+  },
+  {  // after step 3
+    {"dense/kernel", {0.4, -1.15, 2.0, 0.65}},
+    {"dense/kernel/m", {-0.001049800000000001, -0.00982050000000001, 0.0, -9.85000000000005e-05}},
+    {"dense/bias", {0.0, -0.4}},
+    {"dense/bias/m", {0.002189900000000002, -0.005509950000000005}},
+  },
+}},
+{"lion_weight_decay_betas", "lion", {{"learning_rate", 0.1}, {"beta_1", 0.5}, {"beta_2", 0.9}, {"weight_decay", 0.2}}, {
+  {  // after step 1
+    {"dense/kernel", {0.39, -1.125, 1.96, 0.635}},
+    {"dense/kernel/m", {0.019999999999999997, -0.04999999999999999, 0.0, 0.14999999999999997}},
+    {"dense/bias", {0.198, -0.394}},
+    {"dense/bias/m", {-0.009999999999999998, 0.004999999999999999}},
+  },
+  {  // after step 2
+    {"dense/kernel", {0.2822, -1.0025, 1.9208, 0.7222999999999999}},
+    {"dense/kernel/m", {0.027999999999999997, -0.12499999999999997, 0.0, -0.06499999999999997}},
+    {"dense/bias", {0.09404000000000001, -0.48612}},
+    {"dense/bias/m", {0.02099999999999999, 0.0045}},
+  },
+  {  // after step 3
+    {"dense/kernel", {0.376556, -1.08245, 1.882384, 0.607854}},
+    {"dense/kernel/m", {-0.014799999999999997, -0.08249999999999999, 0.0, -0.008499999999999987}},
+    {"dense/bias", {-0.007840799999999995, -0.3763976}},
+    {"dense/bias/m", {0.02089999999999999, -0.055949999999999986}},
+  },
+}},
 // END GENERATED
   };
   return all;
@@ -617,7 +659,7 @@ TEST(UpdateRulesCoverage, EveryOptimizerHasACase) {
   std::set<std::string> covered;
   for (const auto& c : cases()) covered.insert(c.optimizer);
   for (const auto& name : optimizer_names()) EXPECT_TRUE(covered.count(name)) << name;
-  EXPECT_EQ(cases().size(), 20u);
+  EXPECT_EQ(cases().size(), 22u);
 }
 
 }  // namespace
