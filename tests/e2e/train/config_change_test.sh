@@ -11,28 +11,20 @@ case=$4
 
 state() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k2); }
 
-# expect_refused PATTERN RANKS [args...]: a resume of $WORK/r that must refuse
+# expect_refused PATTERN RANKS [args...]: a resume of $WORK/r that must refuse on
+# every rank with exit 2 and one line, changing no file
 expect_refused() {
-  local pattern=$1 ranks=$2 rc
+  local pattern=$1 ranks=$2 before r
   shift 2
-  local before
   before=$(state "$WORK/r")
-  set +e
-  if [ "$ranks" = 1 ]; then
-    "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" --threads 1 --resume auto "$@" \
-      >"$WORK/out" 2>"$WORK/err"
-  else
-    # -q: no banner of mpiexec's about the ranks' exit codes (the launcher scripts pass it too)
-    mpiexec -q -n "$ranks" --oversubscribe "$DTRAIN" train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" \
-      --threads 1 --resume auto "$@" >"$WORK/out" 2>"$WORK/err"
-  fi
-  rc=$?
-  set -e
-  [ "$rc" -eq 2 ] || fail "exit $rc, expected 2: $(cat "$WORK/err")"
-  [ "$(wc -l <"$WORK/err")" -eq 1 ] || fail "expected one line, got: $(cat "$WORK/err")"
-  grep -qE "$pattern" "$WORK/err" || fail "'$(cat "$WORK/err")' does not match '$pattern'"
+  run_ranks "$ranks" refused train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" --threads 1 --resume auto "$@"
+  for ((r = 0; r < ranks; r++)); do
+    [ "$(cat "$WORK/refused.rc.$r")" = 2 ] || fail "rank $r exited $(cat "$WORK/refused.rc.$r"), expected 2: $(cat "$WORK/refused.err")"
+  done
+  [ "$(wc -l <"$WORK/refused.err")" -eq 1 ] || fail "expected one line, got: $(cat "$WORK/refused.err")"
+  grep -qE "$pattern" "$WORK/refused.err" || fail "'$(cat "$WORK/refused.err")' does not match '$pattern'"
   [ "$(state "$WORK/r")" = "$before" ] || fail "the run directory changed"
-  echo "ok: $(cat "$WORK/err")"
+  echo "ok ($ranks rank(s)): $(cat "$WORK/refused.err")"
 }
 
 train "$WORK/r" --set fit.epochs=1 || fail "first run: $(cat "$WORK/r.log")"

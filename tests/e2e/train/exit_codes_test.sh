@@ -9,23 +9,6 @@ source "$(dirname "$0")/lib.sh"
 case=$4
 LOCAL=$(cd "$(dirname "$0")/../../.." && pwd)/jobs/local.sh
 
-# run_ranks N NAME ARGS...: dtrain ARGS on N ranks (N=1: no mpiexec); each rank's
-# exit code in $WORK/NAME.rc.<rank>, standard error in $WORK/NAME.err.
-run_ranks() {
-  local n=$1 name=$2
-  shift 2
-  rm -f "$WORK/$name".rc.*
-  if [ "$n" = 1 ]; then
-    set +e; "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; echo $? >"$WORK/$name.rc.0"; set -e
-  else
-    set +e
-    mpiexec -q -n "$n" --oversubscribe sh -c \
-      '"$0" "$@"; rc=$?; echo $rc >"'"$WORK/$name"'.rc.$OMPI_COMM_WORLD_RANK"; exit $rc' \
-      "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-    set -e
-  fi
-}
-
 # expect NAME CODE N PATTERN: every rank of run NAME exited CODE, one line matches
 expect() {
   local name=$1 code=$2 n=$3 pattern=$4 r

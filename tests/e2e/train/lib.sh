@@ -27,3 +27,25 @@ newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
 same_weights() {
   h5diff -q "$1" "$2" /model/weights || fail "weights differ: $1 vs $2"
 }
+
+# run_ranks N NAME ARGS...: dtrain ARGS on N ranks (N=1: no mpiexec); each rank's
+# exit code in $WORK/NAME.rc.<rank>, standard error in $WORK/NAME.err. -q keeps
+# mpiexec's banners out. Each rank waits (up to 10 s) until every rank has written
+# its code before it exits: mpiexec ends the others as soon as one exits non-zero.
+run_ranks() {
+  local n=$1 name=$2
+  shift 2
+  rm -f "$WORK/$name".rc.*
+  set +e
+  if [ "$n" = 1 ]; then
+    "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    echo $? >"$WORK/$name.rc.0"
+  else
+    mpiexec -q -n "$n" --oversubscribe sh -c \
+      '"$0" "$@"; rc=$?; echo $rc >"'"$WORK/$name"'.rc.$OMPI_COMM_WORLD_RANK"; i=0
+       while [ "$(ls "'"$WORK/$name"'".rc.* | wc -l)" -lt '"$n"' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+       exit $rc' \
+      "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+  fi
+  set -e
+}
