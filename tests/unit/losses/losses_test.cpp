@@ -415,6 +415,42 @@ TEST(Shapes, MismatchedLabelsThrowAtBuildTime) {
   EXPECT_NO_THROW(losses::per_sample_loss(g, one, flat, losses::parse_loss("binary_crossentropy")));
 }
 
+std::string label_shape_error(const std::string& loss, const Shape& pred, const Shape& labels) {
+  try {
+    losses::check_label_shape(losses::parse_loss(loss), pred, labels);
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Shapes, CheckLabelShapeNamesBothShapes) {
+  const auto b = graph::kBatch;
+  const std::string sparse = "sparse_categorical_crossentropy";
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {b, 5}), "no error");
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {8, 5, 1}), "no error");  // a concrete batch, trailing 1
+  EXPECT_EQ(label_shape_error("mse", {b, 5, 3}, {b, 5, 3}), "no error");
+  EXPECT_EQ(label_shape_error("mse", {b, 1}, {b}), "no error");
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {b, 4}),
+            "sparse_categorical_crossentropy: labels of shape [batch, 4] do not fit predictions of shape "
+            "[batch, 5, 10], which need labels [batch, 5]");
+  EXPECT_EQ(label_shape_error("mse", {b, 2, 3}, {b, 6}),
+            "mean_squared_error: labels of shape [batch, 6] do not fit predictions of shape [batch, 2, 3], "
+            "which need labels [batch, 2, 3]");
+  // Dense after Conv2D without Flatten predicts per pixel: the hint says so.
+  const auto msg = label_shape_error(sparse, {b, 26, 26, 10}, {b});
+  EXPECT_EQ(msg.find("sparse_categorical_crossentropy: labels of shape [batch] do not fit predictions of shape "
+                     "[batch, 26, 26, 10], which need labels [batch, 26, 26] ("),
+            0u)
+      << msg;
+  EXPECT_NE(msg.find("add a Flatten layer before the Dense layers"), std::string::npos) << msg;
+  // Regression per pixel against one target per sample: the same hint.
+  const auto reg = label_shape_error("mse", {b, 26, 26, 1}, {b, 1});
+  EXPECT_NE(reg.find("which need labels [batch, 26, 26, 1] (the model predicts at every position"),
+            std::string::npos)
+      << reg;
+}
+
 TEST(Shapes, LabelsMustNotRequireGradient) {
   graph::Graph<float> g;
   const auto p = g.input("y_pred", {graph::kBatch, 3}, true);
