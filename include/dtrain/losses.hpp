@@ -21,6 +21,10 @@
 //   sparse_categorical_crossentropy  as categorical with t = one_hot(label); labels are
 //                         class ids stored as floats in y_true, shape y_pred minus the last
 //                         axis (a trailing axis of 1 is accepted too, as in Keras).
+// Sequences: predictions [batch, time, ...] give per-token losses averaged over time
+// (and any other non-batch axis) per sample; the model then averages the samples.
+// With every sample of equal length this is Keras 3's "sum_over_batch_size": the sum
+// of the [batch, time] losses divided by batch * time.
 // The "mean_j" runs over every non-batch element (Keras takes the mean over the last
 // axis and then over the rest when reducing; the batch mean is the same). For inputs
 // with more than one class-position per sample (e.g. [b, h, w, K]) the cross-entropies
@@ -67,6 +71,14 @@ LossConfig validate(const LossConfig& c);
 // sparse_categorical_crossentropy drops the class axis ([b, K] -> [b]); every other
 // loss wants y_pred's shape. Throws ShapeError for a sparse loss on rank < 2.
 Shape y_true_shape(const LossConfig& c, const Shape& y_pred_shape);
+
+// Checks labels of y_true_shape against predictions of y_pred_shape (equal to
+// y_true_shape(c, y_pred_shape) or differing from it by a trailing axis of 1; a
+// batch axis of kBatch matches any size). Otherwise ShapeError naming the loss and
+// both shapes, e.g. for a Dense after Conv2D without Flatten:
+//   "sparse_categorical_crossentropy: labels of shape [batch] do not fit predictions
+//    of shape [batch, 26, 26, 10], which need labels [batch, 26, 26] (...)"
+void check_label_shape(const LossConfig& c, const Shape& y_pred_shape, const Shape& y_true_shape);
 
 // Adds the nodes computing the loss of each sample: shape [batch].
 template <class T>

@@ -11,6 +11,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/distributed/communicator.hpp"
 #include "dtrain/distributed/replica_check.hpp"
+#include "dtrain/losses.hpp"
 #include "dtrain/model.hpp"
 #include "dtrain/model/model_checkpoint.hpp"
 #include "dtrain/model/hdf5_batch_source.hpp"
@@ -186,6 +187,11 @@ int run_train(const TrainArgs& args) {
         model->set_bucket_bytes(cfg.bucket_bytes);
         model->set_reduce_transport(cfg.transport);
         model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
+        // Labels that cannot fit the model's output are an input error, found before
+        // the run directory is made (e.g. Dense after Conv2D without Flatten).
+        Shape labels{model->output_shape()[0]};  // the symbolic batch axis
+        for (auto d : train->y_sample_shape().to_vector()) labels.push_back(d);
+        losses::check_label_shape(model->loss(), model->output_shape(), labels);
         ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
             .directory = cfg.run_dir,
             .save_every_epoch = cfg.checkpoint_every_epoch,

@@ -18,11 +18,16 @@ DenseLayer::DenseLayer(DenseOptions o) : LayerBase(o.name), o_(std::move(o)) {
 
 Shape DenseLayer::do_build(std::span<const Shape> in) {
   expect_inputs(in, 1);
-  if (in[0].rank() != 2) shape_error(in, "expects [batch, features] (add a Flatten layer before it)");
-  declare("kernel", {in[0][1], o_.units}, initializers::parse(o_.kernel_initializer), true, o_.kernel_l1,
+  // Keras applies the kernel to the last axis of any input of rank >= 2:
+  // [batch, time, features] -> [batch, time, units], [b, h, w, c] -> [b, h, w, units].
+  if (in[0].rank() < 2) shape_error(in, "expects [batch, ..., features] (rank >= 2)");
+  const int last = in[0].rank() - 1;
+  declare("kernel", {in[0][last], o_.units}, initializers::parse(o_.kernel_initializer), true, o_.kernel_l1,
           o_.kernel_l2);
   if (o_.use_bias) declare("bias", {o_.units}, initializers::parse(o_.bias_initializer));
-  return {in[0][0], o_.units};
+  Shape out = in[0];
+  out[last] = o_.units;
+  return out;
 }
 
 template <class T>

@@ -124,6 +124,31 @@ Shape y_true_shape(const LossConfig& c, const Shape& y_pred_shape) {
   return detail::drop_last_axis(y_pred_shape);
 }
 
+void check_label_shape(const LossConfig& c, const Shape& y_pred_shape, const Shape& y_true_shape) {
+  const std::string name = parse_loss(c.name).name;
+  Shape expected = losses::y_true_shape(c, y_pred_shape);
+  Shape given = y_true_shape;
+  // A symbolic batch axis on either side matches the other's size.
+  if (expected.rank() > 0 && given.rank() > 0 && (expected[0] < 0 || given[0] < 0)) {
+    expected[0] = given[0] = graph::kBatch;
+  }
+  if (detail::same_up_to_trailing_one(expected, given)) return;
+  std::string msg = name + ": labels of shape " + y_true_shape.str() + " do not fit predictions of shape " +
+                    y_pred_shape.str() + ", which need labels " + losses::y_true_shape(c, y_pred_shape).str();
+  // Dense keeps every axis but the last (Keras): a Dense head on an image or
+  // sequence predicts per position. When the labels are those of one prediction
+  // per sample ([batch, units]), a Flatten is what is missing.
+  if (y_pred_shape.rank() >= 3 &&
+      detail::same_up_to_trailing_one(
+          losses::y_true_shape(c, Shape{given.rank() > 0 ? given[0] : graph::kBatch,
+                                        y_pred_shape[y_pred_shape.rank() - 1]}),
+          given)) {
+    msg += " (the model predicts at every position of its last layer's input; to predict once per sample, "
+           "add a Flatten layer before the Dense layers)";
+  }
+  throw ShapeError(msg);
+}
+
 template <class T>
 graph::NodeId per_sample_loss(graph::Graph<T>& g, graph::NodeId y_pred, graph::NodeId y_true,
                               const LossConfig& c) {

@@ -43,7 +43,7 @@ void Network::build(const losses::LossConfig* loss) {
     y_true_ = fresh.input("y_true", losses::y_true_shape(*loss, fresh.shape(output_)));
     per_sample_loss_ = losses::per_sample_loss(fresh, output_, y_true_, *loss);
     loss_sum_ = graph::sum(fresh, per_sample_loss_);
-    loss_name_ = loss->name;
+    loss_ = *loss;
   }
   graph_ = std::move(fresh);
   specs_ = std::move(specs);
@@ -92,6 +92,23 @@ void Network::plan(std::int64_t batch) {
   }
 }
 
+namespace {
+
+// Equal shapes, or differing by a trailing axis of 1 ([b] vs [b, 1]) as the losses
+// accept. No allocation: this runs every step.
+bool labels_fit(const Shape& expected, const Shape& given) {
+  if (expected == given) return true;
+  const Shape& longer = expected.rank() > given.rank() ? expected : given;
+  const Shape& shorter = expected.rank() > given.rank() ? given : expected;
+  if (longer.rank() != shorter.rank() + 1 || longer[longer.rank() - 1] != 1) return false;
+  for (int i = 0; i < shorter.rank(); ++i) {
+    if (longer[i] != shorter[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void Network::load_batch(const Batch& b) {
   graph_.set_batch(b.size);
   auto x = graph_.value(input_);
@@ -102,8 +119,9 @@ void Network::load_batch(const Batch& b) {
   std::memcpy(x.data, b.x.data, static_cast<std::size_t>(x.size()) * sizeof(float));
   if (y_true_ >= 0) {
     auto y = graph_.value(y_true_);
-    if (y.size() != b.y.size()) {
-      throw ShapeError("model: labels of shape " + b.y.shape.str() + " do not fit the loss '" + loss_name_ +
+    if (!labels_fit(y.shape, b.y.shape)) {
+      losses::check_label_shape(loss_, graph_.value(output_).shape, b.y.shape);  // throws, naming both
+      throw ShapeError("model: labels of shape " + b.y.shape.str() + " do not fit the loss '" + loss_.name +
                        "', which expects " + y.shape.str());
     }
     std::memcpy(y.data, b.y.data, static_cast<std::size_t>(y.size()) * sizeof(float));

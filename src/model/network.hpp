@@ -64,7 +64,7 @@ class Network {
   std::vector<const layers::ParamSpec*> specs_;  // parallel to parameters()
   std::vector<optimizers::ParamRef<float>> trainable_;
   graph::NodeId input_ = -1, output_ = -1, y_true_ = -1, loss_sum_ = -1, per_sample_loss_ = -1;
-  std::string loss_name_;
+  losses::LossConfig loss_;  // when built with a loss
   std::int64_t planned_ = 0;
 };
 

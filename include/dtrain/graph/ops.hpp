@@ -20,7 +20,7 @@
 namespace dtrain::graph {
 
 // Linear algebra
-template <class T> NodeId matmul(Graph<T>& g, NodeId a, NodeId b);    // [m,k]·[k,n]
+template <class T> NodeId matmul(Graph<T>& g, NodeId a, NodeId b);    // [...,k]·[k,n] -> [...,n]
 template <class T> NodeId bias_add(Graph<T>& g, NodeId x, NodeId b);  // x[..., n] + b[n]
 template <class T> NodeId bias_relu(Graph<T>& g, NodeId x, NodeId b); // max(x + b, 0), one op
 

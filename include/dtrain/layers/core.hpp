@@ -21,7 +21,9 @@ struct DenseOptions {
   std::string name;
 };
 
-// y = activation(x · kernel + bias); x [batch, in] (higher ranks: flatten first).
+// y = activation(x · kernel + bias) over the last axis, as Keras: x [batch, in] ->
+// [batch, units], x [batch, time, in] -> [batch, time, units] (any rank >= 2; the
+// leading axes are rows of one GEMM, no copy).
 class DenseLayer final : public LayerBase<DenseLayer> {
  public:
   explicit DenseLayer(DenseOptions o);

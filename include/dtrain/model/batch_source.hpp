@@ -49,7 +49,8 @@ struct ArrayBatchOptions {
   int world_size = 1;
 };
 
-// In-memory x [N, ...] and y [N] or [N, k] (each rank may hold the whole arrays).
+// In-memory x [N, ...] and y [N, ...] (e.g. [N], [N, k], or [N, time] class ids for
+// [N, time, vocab] predictions; each rank may hold the whole arrays).
 // x is float, or uint8 with a scale (value = float(stored) * scale, as dtrain's
 // HDF5 files keep images): a quarter of the memory, converted per batch.
 // The arrays must outlive the source.

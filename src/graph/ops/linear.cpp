@@ -5,6 +5,7 @@
 #include "dtrain/kernels/gemm.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace dtrain::graph {
 namespace {
@@ -12,27 +13,43 @@ namespace {
 using detail::expect_inputs;
 
 // out[m,n] = a[m,k] · b[k,n];  da += dout · bᵀ;  db += aᵀ · dout
+// a of rank >= 2 is contracted over its last axis, its leading axes taken as rows
+// (a row-major [..., k] buffer is an [m, k] matrix, m = product of the leading
+// axes: no copy), as Keras' Dense on [batch, time, features]. db reduces over all
+// m rows inside each output block (gemm_tn), so [b, t, k] rounds exactly like
+// [b*t, k] and never depends on the thread count.
 template <class T>
 class MatMul final : public Op<T> {
  public:
   std::string name() const override { return "matmul"; }
   Shape output_shape(std::span<const Shape> in) const override {
     expect_inputs(name(), in, 2);
-    if (in[0].rank() != 2 || in[1].rank() != 2) throw_shape_error(name(), in, "both inputs must be rank 2");
-    if (in[0][1] != in[1][0]) throw_shape_error(name(), in, "inner dimensions differ");
-    return {in[0][0], in[1][1]};
+    if (in[0].rank() < 2 || in[1].rank() != 2) {
+      throw_shape_error(name(), in, "a must have rank >= 2 and b rank 2");
+    }
+    const int last = in[0].rank() - 1;
+    if (in[0][last] != in[1][0]) throw_shape_error(name(), in, "inner dimensions differ");
+    Shape out = in[0];
+    out[last] = in[1][1];
+    return out;
   }
   void forward(const OpContext<T>& c) override {
-    const auto m = c.in[0].shape[0], k = c.in[0].shape[1], n = c.in[1].shape[1];
+    const auto [m, k, n] = dims(c);
     kernels::gemm_nn(c.in[0].data, c.in[1].data, c.out.data, m, k, n, false);
   }
   void backward(const OpContext<T>& c) override {
-    const auto m = c.in[0].shape[0], k = c.in[0].shape[1], n = c.in[1].shape[1];
+    const auto [m, k, n] = dims(c);
     if (!c.din[0].empty()) kernels::gemm_nt(c.dout.data, c.in[1].data, c.din[0].data, m, n, k, true);
     if (!c.din[1].empty()) backward_b(c, m, k, n);
   }
 
  private:
+  // {m, k, n}: a as an [m, k] matrix (all leading axes as rows), b [k, n].
+  static std::array<std::int64_t, 3> dims(const OpContext<T>& c) {
+    const auto k = c.in[1].shape[0];
+    return {c.in[0].size() / k, k, c.in[1].shape[1]};
+  }
+
   // Rows of b's gradient finished per chunk when someone takes early prefixes:
   // about 512 KiB of float gradient, whole gemm_tn row blocks.
   static constexpr std::int64_t kProgressElements = std::int64_t{1} << 17;

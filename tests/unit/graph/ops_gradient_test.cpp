@@ -128,6 +128,38 @@ TEST(OpGradient, MatMulAcrossSeveralRowBlocks) {
                                       [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }, o));
 }
 
+TEST(OpGradient, MatMulOverLeadingAxes) {
+  // a [b, t, k] · w [k, n] -> [b, t, n]: every leading axis is a row.
+  EXPECT_GRADIENTS_OK(check_gradients({{3, 5, 4}, {4, 2}},
+                                      [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }));
+  EXPECT_GRADIENTS_OK(check_gradients({{2, 3, 2, 4}, {4, 3}},
+                                      [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }));
+}
+
+TEST(OpGradient, MatMulOfRankThreeIsTheFlatProductBitForBit) {
+  // [8, 40, 33] and [320, 33] (several row blocks of gemm_nn and gemm_tn): the same
+  // values and gradients to the bit, in float. The rank-3 input is viewed, not copied.
+  auto run = [](const Shape& xs) {
+    graph::Graph<float> g;
+    const auto x = g.input("x", xs, true);
+    const auto w = g.input("w", {33, 7}, true);
+    const auto y = graph::matmul(g, x, w);
+    const auto loss = graph::sum(g, graph::square(g, y));
+    g.plan(xs[0]);
+    auto xv = g.value(x);
+    for (std::int64_t i = 0; i < xv.size(); ++i) xv.data[i] = std::sin(0.37f * static_cast<float>(i));
+    auto wv = g.value(w);
+    for (std::int64_t i = 0; i < wv.size(); ++i) wv.data[i] = std::cos(0.11f * static_cast<float>(i));
+    g.forward();
+    g.backward(loss);
+    std::vector<float> out(g.value(y).data, g.value(y).data + g.value(y).size());
+    out.insert(out.end(), g.grad(x).data, g.grad(x).data + g.grad(x).size());
+    out.insert(out.end(), g.grad(w).data, g.grad(w).data + g.grad(w).size());
+    return out;
+  };
+  EXPECT_EQ(run({8, 40, 33}), run({320, 33}));
+}
+
 TEST(OpGradient, BiasAdd) {
   for (const Shape& s : {Shape{4, 3}, Shape{2, 3, 5}}) {
     EXPECT_GRADIENTS_OK(check_gradients({s, {s[s.rank() - 1]}},

@@ -54,6 +54,19 @@ TEST(LayerGradient, DenseWithEveryActivation) {
   EXPECT_TRUE(testing::gradients_ok(check_layer(no_bias, {{3, 4}})));
 }
 
+TEST(LayerGradient, DenseOnSequencesAndImages) {
+  // [batch, time, features]: the kernel over the last axis, its gradient summed over
+  // every (batch, time) row; input, kernel and bias are all checked.
+  for (const char* act : {"linear", "relu", "tanh", "softmax"}) {
+    layers::DenseLayer d({.units = 4, .activation = act});
+    EXPECT_TRUE(testing::gradients_ok(check_layer(d, {{3, 5, 6}}, away_from_kinks()))) << act;
+  }
+  layers::DenseLayer no_bias({.units = 3, .use_bias = false});
+  EXPECT_TRUE(testing::gradients_ok(check_layer(no_bias, {{2, 4, 5}})));
+  layers::DenseLayer image({.units = 3, .activation = "sigmoid"});
+  EXPECT_TRUE(testing::gradients_ok(check_layer(image, {{2, 3, 2, 4}})));
+}
+
 TEST(LayerGradient, Conv2DStridesAndPadding) {
   for (const char* pad : {"valid", "same"}) {
     for (std::int64_t s : {1, 2}) {

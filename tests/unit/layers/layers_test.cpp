@@ -32,6 +32,23 @@ TEST(Layers, DenseDeclaresKerasShapes) {
   EXPECT_EQ(d.param_count(), 7850);
 }
 
+TEST(Layers, DenseAppliesToTheLastAxisOfAnyRank) {
+  // Keras: [batch, time, features] -> [batch, time, units]; after Conv2D [b, h, w, units].
+  layers::DenseLayer seq({.units = 6});
+  const std::vector<Shape> in3{{graph::kBatch, 7, 5}};
+  EXPECT_EQ(seq.build(in3), (Shape{graph::kBatch, 7, 6}));
+  EXPECT_EQ(seq.params()[0].shape, (Shape{5, 6}));
+  EXPECT_EQ(seq.params()[1].shape, (Shape{6}));
+  layers::DenseLayer img({.units = 4, .use_bias = false});
+  const std::vector<Shape> in4{{graph::kBatch, 26, 26, 8}};
+  EXPECT_EQ(img.build(in4), (Shape{graph::kBatch, 26, 26, 4}));
+  EXPECT_EQ(img.param_count(), 32);
+  layers::DenseLayer bad({.units = 3, .name = "d"});
+  const std::vector<Shape> in1{{graph::kBatch}};
+  EXPECT_EQ(message_of<ShapeError>([&] { bad.build(in1); }),
+            "Dense 'd': expects [batch, ..., features] (rank >= 2) (input shapes [batch])");
+}
+
 TEST(Layers, Conv2DOutputShapesFollowKeras) {
   auto out = [](layers::Conv2DOptions o, Shape in) {
     layers::Conv2DLayer c(std::move(o));
@@ -66,11 +83,14 @@ TEST(Layers, BadArgumentsNameTheLayerAndArgument) {
 
 TEST(Layers, IncompatibleShapesNameTheLayerAndShapes) {
   auto x = layers::Input({28, 28, 1});
-  const auto msg = message_of<ShapeError>([&] { layers::Dense({.units = 4, .name = "dense_x"})(x); });
-  EXPECT_NE(msg.find("Dense 'dense_x'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("[batch, 28, 28, 1]"), std::string::npos) << msg;
+  // Dense on an image applies per pixel (Keras): [b, 28, 28, 4] does not add to [b, 4].
+  auto per_pixel = layers::Dense({.units = 4, .name = "dense_x"})(x);
   auto a = layers::Dense({.units = 4})(layers::Flatten()(x));
   auto b = layers::Dense({.units = 5})(layers::Flatten()(x));
+  const auto msg = message_of<ShapeError>([&] { layers::Add("add_x")({per_pixel, a}); });
+  EXPECT_NE(msg.find("add_x"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[batch, 28, 28, 4]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[batch, 4]"), std::string::npos) << msg;
   EXPECT_THROW(layers::Add()({a, b}), ShapeError);
   EXPECT_THROW(layers::Conv2D({.filters = 2, .kernel_size = {30, 30}})(x), ShapeError);
 }

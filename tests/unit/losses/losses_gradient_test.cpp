@@ -160,7 +160,13 @@ INSTANTIATE_TEST_SUITE_P(
              sparse_labels(4)},
         Case{"scce_probs", cfg("sparse_categorical_crossentropy"), {5, 4}, range(0.1, 1), sparse_labels(4)},
         Case{"scce_probs_positions", cfg("sparse_categorical_crossentropy"), {2, 3, 4}, range(0.1, 1),
-             sparse_labels(4)}),
+             sparse_labels(4)},
+        // Sequences [batch, time, vocab] with [batch, time] labels, and [batch, time, features].
+        Case{"scce_logits_sequence", cfg("sparse_categorical_crossentropy", true), {3, 5, 6}, range(-4, 4),
+             sparse_labels(6)},
+        Case{"scce_probs_sequence", cfg("sparse_categorical_crossentropy"), {3, 5, 6}, range(0.1, 1),
+             sparse_labels(6)},
+        Case{"mse_sequence", cfg("mse"), {3, 5, 4}, range(-2, 2), uniform_labels()}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return param_info.param.name; });
 
 }  // namespace

@@ -239,6 +239,69 @@ TEST(Regression, AveragesOverEveryNonBatchAxis) {
   expect_near(r.grad, {0.5, -0.5, 1, 0});
 }
 
+// ---- sequences: [batch, time, ...] against Keras 3 ---------------------------------
+
+// Printed by tests/reference/sequence_losses_reference.py (Keras 3's formulas in plain
+// Python; the derivation is in the script). *PerSample: dtrain's per-sample loss, the
+// mean over time; *Keras: Keras' "sum_over_batch_size" value, the mean over batch * time.
+const std::vector<double> kScceLogitsPerSample{1.840068851636455, 1.0868146771611822};
+const std::vector<double> kScceLogitsKeras{1.4634417643988185};
+const std::vector<double> kScceProbsPerSample{6.005071878614735, 0.973874767133423};
+const std::vector<double> kScceProbsKeras{3.4894733228740784};
+const std::vector<double> kMsePerSample{1.4270833333333333, 1.0859375};
+const std::vector<double> kMseKeras{1.2565104166666667};
+
+const Shape kSeqShape{2, 3, 4};  // [batch, time, vocab]
+const std::vector<double> kSeqLogits{1.5,  -0.25, 0.75, 2.0,  -1.0, 0.5, 0.0,   -2.5, 3.0, 1.0,  -1.0, 0.25,
+                                     0.0,  0.0,   0.0,  0.0,  -0.5, 2.25, 1.75, -3.0, 0.125, 1.5, -0.75, 1.5};
+const std::vector<double> kSeqLabels{3, 1, 2, 0, 2, 3};
+const std::vector<double> kSeqProbs{0.1,  0.2, 0.3,  0.4,  0.5, 0.25, 0.125, 0.125, 0.9, 0.05, 0.05, 0.0,
+                                    1.0,  2.0, 3.0,  4.0,  0.25, 0.25, 0.25, 0.25, 0.7, 0.1,  0.2,  0.3};
+const std::vector<double> kSeqProbLabels{2, 0, 3, 3, 1, 0};
+
+// What the model reports: the sum of per-sample losses over the sample count.
+double model_mean(const std::vector<double>& per_sample) {
+  double s = 0;
+  for (double v : per_sample) s += v;
+  return s / static_cast<double>(per_sample.size());
+}
+
+TEST(Sequences, SparseCrossentropyOnLogitsMatchesKeras) {
+  const auto r = run<double>(config("sparse_categorical_crossentropy", true), kSeqShape, kSeqLogits, kSeqLabels);
+  expect_near(r.loss, kScceLogitsPerSample, 1e-14);
+  EXPECT_NEAR(model_mean(r.loss), kScceLogitsKeras[0], 1e-14);
+}
+
+TEST(Sequences, SparseCrossentropyOnProbabilitiesMatchesKeras) {
+  // Sample 0, time 2: the label's probability is 0, clipped to 1e-7.
+  const auto r = run<double>(config("sparse_categorical_crossentropy"), kSeqShape, kSeqProbs, kSeqProbLabels);
+  expect_near(r.loss, kScceProbsPerSample, 1e-14);
+  EXPECT_NEAR(model_mean(r.loss), kScceProbsKeras[0], 1e-14);
+  // Labels [batch, time, 1] (Keras' trailing 1) give the same values.
+  const auto t1 = run<double>(config("sparse_categorical_crossentropy"), kSeqShape, kSeqProbs, kSeqProbLabels,
+                              Shape{2, 3, 1});
+  EXPECT_EQ(t1.loss, r.loss);
+}
+
+TEST(Sequences, MeanSquaredErrorMatchesKeras) {
+  const auto r = run<double>(config("mse"), Shape{2, 3, 2},
+                             {0.5, -1.0, 2.0, 0.25, 1.5, 1.5, -0.75, 0.0, 3.0, -2.0, 0.125, 0.5},
+                             {0.0, 1.0, 2.0, 0.0, 1.0, -0.5, 0.25, 0.5, 1.0, -1.0, 0.0, 0.0});
+  expect_near(r.loss, kMsePerSample, 1e-14);
+  EXPECT_NEAR(model_mean(r.loss), kMseKeras[0], 1e-14);
+}
+
+TEST(Sequences, BadTokenLabelNamesRowAndPosition) {
+  std::vector<double> labels = kSeqLabels;
+  labels[4] = 7;  // sample 1, time 1
+  try {
+    run<double>(config("sparse_categorical_crossentropy", true), kSeqShape, kSeqLogits, labels);
+    ADD_FAILURE() << "no error";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("label 7 at row 1, position 1"), std::string::npos) << e.what();
+  }
+}
+
 // ---- numerical stability (float) -------------------------------------------------
 
 void expect_finite(const LossRun<float>& r) {
@@ -413,6 +476,42 @@ TEST(Shapes, MismatchedLabelsThrowAtBuildTime) {
   // [b, 1] predictions with [b] labels: Keras' trailing 1.
   const auto one = g.input("one", {graph::kBatch, 1}, true);
   EXPECT_NO_THROW(losses::per_sample_loss(g, one, flat, losses::parse_loss("binary_crossentropy")));
+}
+
+std::string label_shape_error(const std::string& loss, const Shape& pred, const Shape& labels) {
+  try {
+    losses::check_label_shape(losses::parse_loss(loss), pred, labels);
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Shapes, CheckLabelShapeNamesBothShapes) {
+  const auto b = graph::kBatch;
+  const std::string sparse = "sparse_categorical_crossentropy";
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {b, 5}), "no error");
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {8, 5, 1}), "no error");  // a concrete batch, trailing 1
+  EXPECT_EQ(label_shape_error("mse", {b, 5, 3}, {b, 5, 3}), "no error");
+  EXPECT_EQ(label_shape_error("mse", {b, 1}, {b}), "no error");
+  EXPECT_EQ(label_shape_error(sparse, {b, 5, 10}, {b, 4}),
+            "sparse_categorical_crossentropy: labels of shape [batch, 4] do not fit predictions of shape "
+            "[batch, 5, 10], which need labels [batch, 5]");
+  EXPECT_EQ(label_shape_error("mse", {b, 2, 3}, {b, 6}),
+            "mean_squared_error: labels of shape [batch, 6] do not fit predictions of shape [batch, 2, 3], "
+            "which need labels [batch, 2, 3]");
+  // Dense after Conv2D without Flatten predicts per pixel: the hint says so.
+  const auto msg = label_shape_error(sparse, {b, 26, 26, 10}, {b});
+  EXPECT_EQ(msg.find("sparse_categorical_crossentropy: labels of shape [batch] do not fit predictions of shape "
+                     "[batch, 26, 26, 10], which need labels [batch, 26, 26] ("),
+            0u)
+      << msg;
+  EXPECT_NE(msg.find("add a Flatten layer before the Dense layers"), std::string::npos) << msg;
+  // Regression per pixel against one target per sample: the same hint.
+  const auto reg = label_shape_error("mse", {b, 26, 26, 1}, {b, 1});
+  EXPECT_NE(reg.find("which need labels [batch, 26, 26, 1] (the model predicts at every position"),
+            std::string::npos)
+      << reg;
 }
 
 TEST(Shapes, LabelsMustNotRequireGradient) {

@@ -88,6 +88,43 @@ TEST(SparseCategoricalAccuracy, ClassIdsAndBadLabels) {
   EXPECT_DOUBLE_EQ(col.result(), 0.8);  // rows 0, 1, 3, 4 hit
 }
 
+TEST(SparseCategoricalAccuracy, PerTokenOnSequencesMatchesKeras) {
+  // [batch 2, time 3, vocab 4] logits and [2, 3] labels from
+  // tests/reference/sequence_losses_reference.py: Keras averages the per-token hits over
+  // time per sample, then over samples (equal lengths: the mean over all 6 tokens).
+  // Hits: sample 0 [1, 1, 0], sample 1 [1, 0, 0] (a tie of classes 1 and 3: the first wins).
+  const double kTokenAccuracy = 0.5;
+  const std::vector<float> logits{1.5f, -0.25f, 0.75f, 2.0f,  -1.0f, 0.5f, 0.0f,   -2.5f,
+                                  3.0f, 1.0f,   -1.0f, 0.25f, 0.0f,  0.0f, 0.0f,   0.0f,
+                                  -0.5f, 2.25f, 1.75f, -3.0f, 0.125f, 1.5f, -0.75f, 1.5f};
+  metrics::SparseCategoricalAccuracy m;
+  m.update(view({3, 1, 2, 0, 2, 3}, {2, 3}), view(logits, {2, 3, 4}));
+  EXPECT_DOUBLE_EQ(m.result(), kTokenAccuracy);
+  EXPECT_EQ(m.state(), (std::vector<double>{3, 6}));  // hits, tokens
+  // "accuracy" with the sparse loss resolves to the same metric; [2, 3, 1] labels too.
+  auto acc = metrics::make_metric("accuracy", loss("sparse_categorical_crossentropy", true));
+  acc->update(view({3, 1, 2, 0, 2, 3}, {2, 3, 1}), view(logits, {2, 3, 4}));
+  EXPECT_DOUBLE_EQ(acc->result(), kTokenAccuracy);
+  // Labels that do not match the leading axes: both shapes named.
+  try {
+    m.update(view({3, 1, 2, 0, 2, 3}, {3, 2}), view(logits, {2, 3, 4}));
+    ADD_FAILURE() << "no error";
+  } catch (const ShapeError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "sparse_categorical_accuracy: y_true [3, 2] and y_pred [2, 3, 4] do not fit; expected y_true of "
+              "shape [2, 3] (class ids)");
+  }
+}
+
+TEST(Regression, MeanSquaredErrorOnSequences) {
+  // [2, 3, 2] from tests/reference/sequence_losses_reference.py: the mean over every
+  // element, as Keras' mean over the last axis and then over batch * time.
+  metrics::MeanSquaredError m;
+  m.update(view({0.0f, 1.0f, 2.0f, 0.0f, 1.0f, -0.5f, 0.25f, 0.5f, 1.0f, -1.0f, 0.0f, 0.0f}, {2, 3, 2}),
+           view({0.5f, -1.0f, 2.0f, 0.25f, 1.5f, 1.5f, -0.75f, 0.0f, 3.0f, -2.0f, 0.125f, 0.5f}, {2, 3, 2}));
+  EXPECT_NEAR(m.result(), 1.2565104166666667, 1e-12);  // kMseKeras; every input exact in float
+}
+
 TEST(TopK, TiesFavourTheTarget) {
   // scores [0.1, 0.5, 0.3, 0.1], k = 2:
   //   target 2: one score (0.5) above it -> hit
