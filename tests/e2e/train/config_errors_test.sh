@@ -14,7 +14,7 @@ expect_error() {
   set -e
   [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2"
   [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: expected one line, got: $(cat "$WORK/$name.err")"
-  grep -qE "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
+  grep -qE -- "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
   [ ! -e "$WORK/run-$name" ] || fail "$name: the run directory was created"
   echo "ok $name: $(cat "$WORK/$name.err")"
 }
@@ -57,7 +57,8 @@ expect_cli_error() {
   [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2: $(cat "$WORK/$name.err")"
   [ "$(grep -c 'dtrain: error' "$WORK/$name.err")" -eq 1 ] || fail "$name: not one error line: $(cat "$WORK/$name.err")"
   [ "$ranks" != 1 ] || [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: more than the line: $(cat "$WORK/$name.err")"
-  grep -qE "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
+  grep -qE -- "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
+  [ ! -e "$WORK/run-$name" ] || fail "$name: the run directory was created"
   echo "ok $name: $(head -1 "$WORK/$name.err")"
 }
 expect_cli_error typo "unknown command 'trian' \(did you mean 'train'\?\)" 1 trian "$WORK/unknown_key.yaml"
@@ -65,6 +66,20 @@ expect_cli_error no_command "A subcommand is required" 1
 expect_cli_error missing_config "config is required" 1 train
 expect_cli_error bad_number "Could not convert: --threads = abc" 1 train "$CONFIG" --threads abc
 expect_cli_error missing_checkpoint "File does not exist: $WORK/none.h5" 1 evaluate "$WORK/none.h5" --data "$DATA"
+# Ranges of command-line values (issue 20): refused before MPI starts.
+run_args() { echo train "$WORK/unknown_key.yaml" --run-dir "$WORK/run-$1"; }
+for ranks in 1 2; do
+  expect_cli_error "threads_0_$ranks" "^dtrain: error: --threads: must be at least 1, got 0" "$ranks" \
+    $(run_args "threads_0_$ranks") --threads 0
+  expect_cli_error "stall_0_$ranks" "^dtrain: error: --stall-timeout: must be a positive number, got 0" "$ranks" \
+    $(run_args "stall_0_$ranks") --stall-timeout 0
+  expect_cli_error "stall_nan_$ranks" "--stall-timeout: must be a positive number, got nan" "$ranks" \
+    $(run_args "stall_nan_$ranks") --stall-timeout nan
+done
+expect_cli_error stop_after_0 "--stop-after-steps: must be at least 1, got 0" 1 $(run_args stop_after_0) --stop-after-steps 0
+expect_cli_error fail_rank_negative "--fail-rank: must be at least 0, got -1" 1 $(run_args fail_rank_negative) --fail-rank -1
+expect_cli_error num_classes_0 "^dtrain: error: --num-classes: must be at least 1, got 0" 1 \
+  data import-idx --images "$WORK/i.gz" --labels "$WORK/l.gz" -o "$WORK/run-num_classes_0" --num-classes 0
 expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
 "$DTRAIN" --help >/dev/null || fail "--help exited $?"
 "$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
