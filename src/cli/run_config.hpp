@@ -57,7 +57,7 @@ struct RunConfig {
   int verbose = -1;       // -1: 1 on a terminal, 2 otherwise
   std::vector<CallbackSpec> callbacks;
   // checkpoint
-  std::int64_t checkpoint_every_steps = 0;  // 0: only per epoch / at the end / on signal
+  std::int64_t checkpoint_every_steps = 0;  // 0 (key left out): only per epoch / at the end / on signal; else >= 1
   bool checkpoint_every_epoch = true;
   int checkpoint_keep = 3;
   std::string checkpoint_monitor;           // keep the best by this figure as well

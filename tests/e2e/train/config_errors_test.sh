@@ -41,6 +41,17 @@ expect_error bad_transport "bad_transport.yaml:[0-9]+: distributed.transport: mu
 
 sed "s|file: data/fashion-mnist.h5|file: $WORK/missing.h5|" "$CONFIG" >"$WORK/missing_data.yaml"
 expect_error missing_data "missing.h5"
+
+# Issue 20: values refused before training, named by file:line and key, or by the --set.
+base | sed 's/^  every_steps: 50/  every_steps: 0/' >"$WORK/every_steps_0.yaml"
+expect_error every_steps_0 "every_steps_0.yaml:[0-9]+: checkpoint.every_steps: must be at least 1 \(leave it out"
+base | sed 's/^distributed:/distributed:\n  stall_timeout: 0/' >"$WORK/stall_timeout_0.yaml"
+expect_error stall_timeout_0 "stall_timeout_0.yaml:[0-9]+: distributed.stall_timeout: must be positive"
+base | sed 's/^  verbose: 2/  verbose: 2\n  epochs: 5/' >"$WORK/duplicate_key.yaml"
+lines=($(grep -n '^  epochs:' "$WORK/duplicate_key.yaml" | cut -d: -f1))
+expect_error duplicate_key "duplicate_key.yaml:${lines[1]}: fit.epochs: given twice in one mapping \(also on line ${lines[0]}\)"
+base | sed 's/^seed: 3/seed: 3\nthreads: -1/' >"$WORK/threads_negative.yaml"
+expect_error threads_negative "threads_negative.yaml:4: threads: must be 0 \(the cores given to the rank\) or more"
 echo PASS
 
 # Command-line errors: exit 2 and one line, from rank 0 only (not CLI11's own
@@ -80,6 +91,17 @@ expect_cli_error stop_after_0 "--stop-after-steps: must be at least 1, got 0" 1 
 expect_cli_error fail_rank_negative "--fail-rank: must be at least 0, got -1" 1 $(run_args fail_rank_negative) --fail-rank -1
 expect_cli_error num_classes_0 "^dtrain: error: --num-classes: must be at least 1, got 0" 1 \
   data import-idx --images "$WORK/i.gz" --labels "$WORK/l.gz" -o "$WORK/run-num_classes_0" --num-classes 0
+# A --set value is named as given, on 1 and 2 ranks.
+base >"$WORK/good.yaml"
+for ranks in 1 2; do
+  expect_cli_error "set_empty_$ranks" "^dtrain: error: --set fit.epochs=: no value after '='" "$ranks" \
+    train "$WORK/good.yaml" --run-dir "$WORK/run-set_empty_$ranks" --set fit.epochs=
+  expect_cli_error "set_every_steps_$ranks" \
+    "^dtrain: error: --set checkpoint.every_steps=0: checkpoint.every_steps: must be at least 1" "$ranks" \
+    train "$WORK/good.yaml" --run-dir "$WORK/run-set_every_steps_$ranks" --set checkpoint.every_steps=0
+done
+expect_cli_error set_stall "^dtrain: error: --set distributed.stall_timeout=-3: distributed.stall_timeout: must be positive" 1 \
+  train "$WORK/good.yaml" --run-dir "$WORK/run-set_stall" --set distributed.stall_timeout=-3
 expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
 "$DTRAIN" --help >/dev/null || fail "--help exited $?"
 "$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
