@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "config_change.hpp"
 #include "errors.hpp"
+#include "run_checks.hpp"
 #include "run_config.hpp"
 #include "signals.hpp"
 
@@ -186,6 +187,7 @@ int run_train(const TrainArgs& args) {
         model->set_bucket_bytes(cfg.bucket_bytes);
         model->set_reduce_transport(cfg.transport);
         model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
+        check_run(cfg, args, *model, train->reader().dataset(), comm.size());
         ckpt = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
             .directory = cfg.run_dir,
             .save_every_epoch = cfg.checkpoint_every_epoch,

@@ -102,6 +102,42 @@ for ranks in 1 2; do
 done
 expect_cli_error set_stall "^dtrain: error: --set distributed.stall_timeout=-3: distributed.stall_timeout: must be positive" 1 \
   train "$WORK/good.yaml" --run-dir "$WORK/run-set_stall" --set distributed.stall_timeout=-3
+# Checks of the config against the data file, the compiled model and the rank
+# count (src/cli/run_checks.cpp), before training: 1 and 2 ranks.
+base | sed 's/- Dense: {units: 10}/- Dense: {units: 5}/' >"$WORK/units.yaml"
+base | sed 's/loss: sparse_categorical_crossentropy/loss: mse/; /from_logits/d; s/metrics: \[accuracy\]/metrics: []/' >"$WORK/mse_ids.yaml"
+base | sed '/validation: val/d; s/^fit:/fit:\n  callbacks: [{EarlyStopping: {patience: 2}}]/' >"$WORK/monitor.yaml"
+for ranks in 1 2; do
+  expect_cli_error "units_$ranks" \
+    "^dtrain: error: .*units.yaml: the output layer 'dense_1' \(Dense, output \[5\]\) does not fit $DATA /train/y, which holds class ids \(\[[0-9]+\], 10 classes\): sparse_categorical_crossentropy needs an output \[10\]" \
+    "$ranks" train "$WORK/units.yaml" --run-dir "$WORK/run-units_$ranks"
+  expect_cli_error "mse_ids_$ranks" "^dtrain: error: .*mse_ids.yaml: the output layer 'dense_1' \(Dense, output \[10\]\) does not fit $DATA /train/y.*mean_squared_error compares the output with a label of the same shape" \
+    "$ranks" train "$WORK/mse_ids.yaml" --run-dir "$WORK/run-mse_ids_$ranks"
+  expect_cli_error "monitor_$ranks" "^dtrain: error: .*monitor.yaml:[0-9]+: fit.callbacks\[0\].EarlyStopping.monitor: 'val_loss' \(the default\) is not a figure this run logs \(it logs loss, accuracy, learning_rate\); val_ figures need data.validation" \
+    "$ranks" train "$WORK/monitor.yaml" --run-dir "$WORK/run-monitor_$ranks"
+done
+expect_cli_error checkpoint_monitor "^dtrain: error: --set checkpoint.monitor=val_acc: checkpoint.monitor: 'val_acc' is not a figure this run logs" \
+  1 train "$WORK/good.yaml" --run-dir "$WORK/run-checkpoint_monitor" --set checkpoint.monitor=val_acc
+expect_cli_error categorical_ids "^dtrain: error: --set compile.loss=categorical_crossentropy: compile.loss: categorical_crossentropy needs one-hot float targets" \
+  1 train "$WORK/good.yaml" --run-dir "$WORK/run-categorical_ids" --set compile.loss=categorical_crossentropy
+expect_cli_error fail_rank_1 "^dtrain: error: --fail-rank 1: must be less than the number of ranks \(1\)" 1 \
+  train "$WORK/good.yaml" --run-dir "$WORK/run-fail_rank_1" --fail-rank 1 --fail-at-step 2
+expect_cli_error fail_rank_2 "^dtrain: error: --fail-rank 2: must be less than the number of ranks \(2\)" 2 \
+  train "$WORK/good.yaml" --run-dir "$WORK/run-fail_rank_2" --fail-rank 2 --fail-at-step 2
+
+# Float targets [N, 2] (a regression file made here).
+printf 'a,b,t1,t2\n' >"$WORK/reg.csv"
+for i in 1 2 3 4 5 6 7 8; do printf '%s,%s,0.%s,1.%s\n' "$i" "$((i + 1))" "$i" "$i" >>"$WORK/reg.csv"; done
+"$DTRAIN" data import-csv "$WORK/reg.csv" --label-column t1 --label-column t2 --regression -o "$WORK/reg_all.h5" >/dev/null
+"$DTRAIN" data split "$WORK/reg_all.h5" -o "$WORK/reg.h5" --test-fraction 0.25 --seed 1 >/dev/null
+printf 'data: {file: %s, batch_size: 2}\nmodel:\n  layers:\n    - Dense: {units: 3}\ncompile: {loss: mse}\nfit: {epochs: 1}\n' \
+  "$WORK/reg.h5" >"$WORK/reg.yaml"
+for ranks in 1 2; do
+  expect_cli_error "targets_$ranks" "^dtrain: error: .*reg.yaml: the output layer 'dense' \(Dense, output \[3\]\) does not fit $WORK/reg.h5 /train/y, which holds float targets \(\[6, 2\]\): mean_squared_error needs an output \[2\]" \
+    "$ranks" train "$WORK/reg.yaml" --run-dir "$WORK/run-targets_$ranks"
+  expect_cli_error "sparse_floats_$ranks" "^dtrain: error: --set compile.loss=sparse_categorical_crossentropy: compile.loss: sparse_categorical_crossentropy needs integer class ids, but $WORK/reg.h5 /train/y holds float targets" \
+    "$ranks" train "$WORK/reg.yaml" --run-dir "$WORK/run-sparse_floats_$ranks" --set compile.loss=sparse_categorical_crossentropy --set model.layers='[{Dense: {units: 2}}]'
+done
 expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
 "$DTRAIN" --help >/dev/null || fail "--help exited $?"
 "$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
