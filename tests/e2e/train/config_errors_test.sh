@@ -138,6 +138,36 @@ for ranks in 1 2; do
   expect_cli_error "sparse_floats_$ranks" "^dtrain: error: --set compile.loss=sparse_categorical_crossentropy: compile.loss: sparse_categorical_crossentropy needs integer class ids, but $WORK/reg.h5 /train/y holds float targets" \
     "$ranks" train "$WORK/reg.yaml" --run-dir "$WORK/run-sparse_floats_$ranks" --set compile.loss=sparse_categorical_crossentropy --set model.layers='[{Dense: {units: 2}}]'
 done
+# A label out of the model's classes names the file, the dataset and the row of
+# the file (not the row within the batch): dtrain evaluate of a 3-class model on
+# a file whose /train/y holds one label 4. With 2 ranks and batches of 4, that
+# row is row 0 of rank 1's part of its batch. (evaluate still ends through
+# MPI_Abort, whose banner follows the line: only the dtrain lines are counted.)
+printf 'a,b,label\n' >"$WORK/cls3.csv"
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do echo "$i,$((2 * i)),$((i % 3))" >>"$WORK/cls3.csv"; done
+{ cat "$WORK/cls3.csv"; echo "5,5,4"; echo "9,9,0"; } >"$WORK/cls5.csv"
+for n in 3 5; do
+  "$DTRAIN" data import-csv "$WORK/cls$n.csv" --label-column label -o "$WORK/cls${n}_all.h5" >/dev/null
+  "$DTRAIN" data split "$WORK/cls${n}_all.h5" -o "$WORK/cls$n.h5" --test-fraction 0.5 --seed 2 >/dev/null
+done
+printf 'data: {file: %s, batch_size: 3}\nmodel: {layers: [{Dense: {units: 3}}]}\ncompile: {loss: sparse_categorical_crossentropy, from_logits: true}\n' \
+  "$WORK/cls3.h5" >"$WORK/cls.yaml"
+"$DTRAIN" train "$WORK/cls.yaml" --run-dir "$WORK/cls-run" >"$WORK/cls-run.log" 2>&1 || fail "cls training: $(cat "$WORK/cls-run.log")"
+labels=$(h5dump -d /train/y -y -w 0 "$WORK/cls5.h5" | sed -n '/DATA {/,/}/p' | tr -cd '0-9,' | tr ',' '\n')
+row=$(($(grep -n "^4$" <<<"$labels" | head -1 | cut -d: -f1) - 1))
+value=$(sed -n "$((row + 1))p" <<<"$labels")
+for ranks in 1 2; do
+  set +e
+  mpiexec -n "$ranks" --oversubscribe "$DTRAIN" evaluate "$WORK"/cls-run/ckpt-*.h5 --data "$WORK/cls5.h5" --split train \
+    --batch-size 4 >"$WORK/label_$ranks.out" 2>"$WORK/label_$ranks.err"
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "label_$ranks: exit $rc, expected 2: $(cat "$WORK/label_$ranks.err")"
+  [ "$(grep -c 'dtrain: error' "$WORK/label_$ranks.err")" -eq 1 ] || fail "label_$ranks: not one error line: $(cat "$WORK/label_$ranks.err")"
+  grep -qE "^dtrain: error( \(rank [01]\))?: sparse_categorical_crossentropy: label $value at $WORK/cls5.h5 /train/y row $row is not a class id in \[0, 3\)" \
+    "$WORK/label_$ranks.err" || fail "label_$ranks: $(grep 'dtrain: error' "$WORK/label_$ranks.err") (expected label $value at row $row)"
+  echo "ok label_$ranks: $(grep 'dtrain: error' "$WORK/label_$ranks.err")"
+done
 expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
 "$DTRAIN" --help >/dev/null || fail "--help exited $?"
 "$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
