@@ -103,7 +103,7 @@ void apply_change(Model& model, const ConfigChange& change, double config_rate, 
 }
 
 void warn_line(const std::string& text) {
-  std::cerr << "dtrain: " << (text.starts_with("warning: ") ? "" : "warning: ") << text << '\n';
+  std::cerr << "dtrain: warning: " << text << '\n';
 }
 
 // Rank 0, holding the lock, before anything is written: what an earlier run left

@@ -51,6 +51,7 @@ truncated_newest)
   truncate -s $((size / 2)) "$newest_file"
   train "$WORK/r" --resume auto || fail "resume: $(cat "$WORK/r.log")"
   grep -q "warning: .*ckpt-000300.h5" "$WORK/r.log" || fail "no warning about the damaged file: $(head -5 "$WORK/r.log")"
+  ! grep -q "warning: warning:" "$WORK/r.log" || fail "a doubled 'warning:': $(grep warning "$WORK/r.log")"
   grep -q "Resuming from .*ckpt-000250.h5" "$WORK/r.log" || fail "did not fall back to step 250"
   same_weights "$final" "$(newest "$WORK/r")"
   ;;
