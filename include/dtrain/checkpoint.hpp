@@ -85,6 +85,7 @@ struct Progress {
   std::int64_t world_size = 1;              // ranks at save time (a resume may use another count)
   std::int64_t threads = 1;                 // threads per rank at save time
   std::string dataset_fingerprint;          // dataset_fingerprint() of the training file
+  std::string dataset;                      // its path as given, for messages ("" in older checkpoints)
 };
 
 struct CallbackState {
