@@ -69,7 +69,7 @@ other_dataset)
   set +e; train "$WORK/r" --stop-after-steps 100; set -e
   cp "$DATA" "$WORK/other.h5"
   truncate -s +4096 "$WORK/other.h5"
-  train "$WORK/r" --resume auto --set data.file="$WORK/other.h5" || fail "resume: $(cat "$WORK/r.log")"
+  train "$WORK/r" --resume auto --set data.file="$WORK/other.h5" --allow-change data.file || fail "resume: $(cat "$WORK/r.log")"
   grep -q "^dtrain: warning: $WORK/r/ckpt-000100.h5 was trained on $DATA (dataset fingerprint xxh64:[0-9a-f]* size:[0-9]*), not on $WORK/other.h5 (xxh64:" \
     "$WORK/r.log" || fail "no warning naming both files: $(grep -i warning "$WORK/r.log")"
   [ "$(grep -c warning "$WORK/r.log")" -eq 1 ] || fail "not one warning: $(grep warning "$WORK/r.log")"
