@@ -14,10 +14,7 @@ namespace {
 // Where a config key was given: the last --set of it (or of a mapping above it),
 // else the file (with the line when known).
 std::string where(const RunConfig& cfg, const TrainArgs& args, const std::string& key, int line = 0) {
-  for (auto it = args.overrides.rbegin(); it != args.overrides.rend(); ++it) {
-    const auto path = it->substr(0, it->find('='));
-    if (key == path || key.starts_with(path + ".") || key.starts_with(path + "[")) return "--set " + *it + ": " + key;
-  }
+  if (const auto* o = override_of(args.overrides, key)) return "--set " + *o + ": " + key;
   return cfg.path + (line > 0 ? ":" + std::to_string(line) : "") + ": " + key;
 }
 

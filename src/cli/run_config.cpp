@@ -84,15 +84,14 @@ class Reader {
   static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
  private:
-  // The --set that gave `key` (or a mapping above it; or a key below it that the
-  // override created, which has no place in the file); the last one wins.
+  // The --set that gave `key` (or a mapping above it), or a mapping that an
+  // override created above its key, which has no place in the file.
   const std::string* override_of(const YAML::Node& at, const std::string& key) const {
+    if (const auto* o = cli::override_of(overrides_, key)) return o;
+    if (!at.Mark().is_null()) return nullptr;
     const std::string* found = nullptr;
     for (const auto& o : overrides_) {
-      const auto path = o.substr(0, o.find('='));
-      const bool at_or_below = key == path || key.starts_with(path + ".") || key.starts_with(path + "[");
-      const bool created_above = path.starts_with(key + ".") && at.Mark().is_null();
-      if (at_or_below || created_above) found = &o;
+      if (o.substr(0, o.find('=')).starts_with(key + ".")) found = &o;
     }
     return found;
   }
@@ -382,6 +381,15 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
 }
 
 }  // namespace
+
+const std::string* override_of(const std::vector<std::string>& overrides, const std::string& key) {
+  const std::string* found = nullptr;
+  for (const auto& o : overrides) {
+    const auto path = o.substr(0, o.find('='));
+    if (key == path || key.starts_with(path + ".") || key.starts_with(path + "[")) found = &o;
+  }
+  return found;
+}
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": no such config file");
