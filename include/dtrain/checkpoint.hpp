@@ -85,6 +85,7 @@ struct Progress {
   std::int64_t world_size = 1;              // ranks at save time (a resume may use another count)
   std::int64_t threads = 1;                 // threads per rank at save time
   std::string dataset_fingerprint;          // dataset_fingerprint() of the training file
+  std::string dataset;                      // its path as given, for messages ("" in older checkpoints)
 };
 
 struct CallbackState {
@@ -190,10 +191,12 @@ struct FoundCheckpoint {
   CheckpointState state;
 };
 
+// A warning's text, without a "warning:" prefix: whoever prints it adds one
+// ("dtrain: warning: ...").
 using WarnFn = std::function<void(const std::string& message)>;
 
 // The newest checkpoint of `dir` that loads and verifies. Each newer one that does
-// not is reported through `warn` ("warning: checkpoint runs/x/ckpt-000200.h5 is
+// not is reported through `warn` ("checkpoint runs/x/ckpt-000200.h5 is
 // unreadable (truncated?): skipped, resuming from ckpt-000100.h5") and skipped.
 // std::nullopt: no valid checkpoint, start fresh.
 std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, const WarnFn& warn = {});
@@ -254,7 +257,7 @@ struct RetentionPolicy {
 // have a lower step than a stale one left by an earlier attempt). Every other
 // checkpoint is loaded and verified (checksums) first: one that fails is neither
 // counted nor deleted but moved to <dir>/corrupt/ and reported through `warn`
-// ("warning: checkpoint runs/x/ckpt-000100.h5 failed to verify (...): moved to
+// ("checkpoint runs/x/ckpt-000100.h5 failed to verify (...): moved to
 // runs/x/corrupt/ckpt-000100.h5"). `protect` is trusted without a load.
 std::vector<std::string> apply_retention(const std::string& dir, const RetentionPolicy& policy,
                                          const std::string& protect = "", const WarnFn& warn = {});

@@ -32,17 +32,36 @@
 // a node that requires none (labels). Where probabilities are clipped, the gradient is
 // zero outside [eps, 1-eps], as for Keras/TF's clip.
 //
-// A sparse label that is not an integer in [0, K) throws ArgumentError naming the row
-// (and position) and the value, during forward, before anything is computed.
+// A sparse label that is not an integer in [0, K) throws LabelError (an ArgumentError)
+// naming the row of the batch (and position) and the value, during forward, before
+// anything is computed; the training loop names the row of the file instead.
 #pragma once
 
+#include "dtrain/core/error.hpp"
 #include "dtrain/graph/graph.hpp"
 #include "dtrain/tensor.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace dtrain::losses {
+
+// A sparse label that is not a class id in [0, k): "<loss>: label <v> at row
+// <r>[, position <q>] is not a class id in [0, <k>)", row being the batch's.
+// at("data.h5 /train/y row 4711") says the same of where the row came from.
+class LabelError : public ArgumentError {
+ public:
+  LabelError(std::string loss, double value, std::int64_t row, std::int64_t position, std::int64_t positions,
+             std::int64_t k);
+  std::int64_t row() const { return row_; }
+  std::string at(const std::string& where) const;
+
+ private:
+  std::string loss_;
+  double value_;
+  std::int64_t row_, position_, positions_, k_;
+};
 
 // What to minimise. Value type: copy it, store it, compare it.
 struct LossConfig {

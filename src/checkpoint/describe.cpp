@@ -104,8 +104,8 @@ std::string describe_checkpoint(const std::string& path) {
   }
   out << "  saved by: " << p.world_size << (p.world_size == 1 ? " rank" : " ranks") << ", " << p.threads
       << (p.threads == 1 ? " thread" : " threads") << " per rank\n";
-  out << "  dataset: " << (p.dataset_fingerprint.empty() ? "(no fingerprint)" : p.dataset_fingerprint)
-      << "\n";
+  out << "  dataset: " << (p.dataset.empty() ? "" : p.dataset + ", ")
+      << (p.dataset_fingerprint.empty() ? "(no fingerprint)" : p.dataset_fingerprint) << "\n";
   if (s.monitor) out << "  monitor: " << s.monitor->name << " = " << number(s.monitor->value) << "\n";
   history(out, s.history);
   if (!s.metric_states.empty()) {

@@ -96,6 +96,7 @@ std::uint64_t state_checksum(const CheckpointState& st, const std::string& creat
   s.i64(p.world_size);
   s.i64(p.threads);
   s.str(p.dataset_fingerprint);
+  if (!p.dataset.empty()) s.str(p.dataset);  // absent from older checkpoints: their digests stay
 
   s.u64(st.callbacks.size());
   for (const auto& c : st.callbacks) {

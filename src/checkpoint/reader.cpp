@@ -124,6 +124,7 @@ class Reader {
     p.step_in_epoch = hdf5::read_int_attribute(g.get(), "step_in_epoch", errors_);
     p.threads = hdf5::read_int_attribute(g.get(), "threads", errors_);
     p.dataset_fingerprint = hdf5::read_string_attribute(g.get(), "dataset_fingerprint", errors_);
+    p.dataset = hdf5::find_string_attribute(g.get(), "dataset").value_or("");  // not in older checkpoints
     hdf5::Group rng = hdf5::open_group(file_, kRngGroup, errors_);
     for (const auto& key : hdf5::attribute_names(rng.get(), errors_)) {
       p.rng[key] = hdf5::read_int_attribute(rng.get(), key, errors_);

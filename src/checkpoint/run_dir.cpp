@@ -49,7 +49,7 @@ std::vector<Readable> verified_checkpoints(const std::string& dir, const std::st
       out.push_back({e, detail::read_header(e.path)});
     } catch (const CheckpointError& error) {
       const std::string moved = move_to_corrupt(dir, e.path);
-      if (warn) warn("warning: checkpoint " + e.path + " failed to verify (" + error.what() + "): moved to " + moved);
+      if (warn) warn("checkpoint " + e.path + " failed to verify (" + error.what() + "): moved to " + moved);
     }
   }
   return out;
@@ -110,7 +110,7 @@ std::optional<FoundCheckpoint> find_resume_checkpoint(const std::string& dir, co
     const std::string then = search.found ? "resuming from " + fs::path(search.found->path).filename().string()
                                           : "no valid checkpoint left in " + dir + ", starting fresh";
     for (const auto& u : search.unreadable) {
-      warn("warning: checkpoint " + u.path + " is unreadable (" + u.why + "): skipped, " + then);
+      warn("checkpoint " + u.path + " is unreadable (" + u.why + "): skipped, " + then);
     }
   }
   return std::move(search.found);

@@ -202,6 +202,7 @@ class Writer {
     hdf5::write_attribute(g.get(), "step_in_epoch", p.step_in_epoch, errors_);
     hdf5::write_attribute(g.get(), "threads", p.threads, errors_);
     hdf5::write_attribute(g.get(), "dataset_fingerprint", p.dataset_fingerprint, errors_);
+    if (!p.dataset.empty()) hdf5::write_attribute(g.get(), "dataset", p.dataset, errors_);
     hdf5::Group rng = hdf5::create_group(file_, kRngGroup, errors_);
     for (const auto& [key, value] : p.rng) hdf5::write_attribute(rng.get(), key, value, errors_);
   }

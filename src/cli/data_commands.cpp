@@ -1,5 +1,6 @@
 // dtrain data import-idx|import-csv|split: build HDF5 dataset files (data/README.md).
 #include "commands.hpp"
+#include "validators.hpp"
 
 #include "dtrain/core/error.hpp"
 #include "dtrain/data/import.hpp"
@@ -35,7 +36,8 @@ void add_import_idx(CLI::App& data) {
   auto* tl = cmd->add_option("--test-labels", opts->test_labels, "IDX file of test labels");
   ti->needs(tl);
   tl->needs(ti);
-  cmd->add_option("--num-classes", opts->num_classes, "Number of classes (default: largest label + 1)");
+  cmd->add_option("--num-classes", opts->num_classes, "Number of classes, at least 1 (default: largest label + 1)")
+      ->check(at_least(1));
   cmd->add_option("-o,--output", opts->output, "Output HDF5 file")->required();
   cmd->add_flag("--force", opts->force, "Overwrite an existing output file");
   cmd->footer(

@@ -13,19 +13,46 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
 
 namespace dtrain::cli {
 namespace {
 
-// Every error says where: "<file>:<line>: <key>: <message>".
+// Every error says where: "<file>:<line>: <key>: <message>", or for a value
+// from the command line "--set NAME=VALUE: <key>: <message>".
 class Reader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  Reader(std::string file, std::vector<std::string> overrides)
+      : file_(std::move(file)), overrides_(std::move(overrides)) {}
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
+    if (const auto* o = override_of(at, key)) throw ConfigError("--set " + *o + ": " + key + ": " + msg);
     const int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
     throw ConfigError(file_ + ":" + std::to_string(line) + ": " + key + ": " + msg);
+  }
+
+  // A key given twice in one mapping, anywhere in the file: YAML (yaml-cpp)
+  // would silently keep the first.
+  void check_unique(const YAML::Node& node, const std::string& where) const {
+    if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) check_unique(node[i], where + "[" + std::to_string(i) + "]");
+    }
+    if (!node.IsMap()) return;
+    std::map<std::string, int> seen;  // key -> line
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) continue;
+      const auto key = kv.first.Scalar();
+      const int line = kv.first.Mark().line + 1;
+      if (const auto it = seen.find(key); it != seen.end()) {
+        throw ConfigError(file_ + ":" + std::to_string(line) + ": " + join(where, key) +
+                          ": given twice in one mapping (also on line " + std::to_string(it->second) +
+                          "); remove one");
+      }
+      seen.emplace(key, line);
+      check_unique(kv.second, join(where, key));
+    }
   }
 
   void allow(const YAML::Node& map, const std::string& where, const std::vector<std::string>& keys) const {
@@ -57,6 +84,17 @@ class Reader {
   static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
  private:
+  // The --set that gave `key` (or a mapping above it), or a mapping that an
+  // override created above its key, which has no place in the file.
+  const std::string* override_of(const YAML::Node& at, const std::string& key) const {
+    if (const auto* o = cli::override_of(overrides_, key)) return o;
+    if (!at.Mark().is_null()) return nullptr;
+    const std::string* found = nullptr;
+    for (const auto& o : overrides_) {
+      if (o.substr(0, o.find('=')).starts_with(key + ".")) found = &o;
+    }
+    return found;
+  }
   template <class T>
   static const char* type_name() {
     if constexpr (std::is_same_v<T, bool>) return "true or false";
@@ -65,6 +103,7 @@ class Reader {
     return "text";
   }
   std::string file_;
+  std::vector<std::string> overrides_;
 };
 
 // A YAML scalar or list as a Config value: bool, int, double, else text.
@@ -130,7 +169,12 @@ void apply_override(YAML::Node root, const std::string& assignment) {
     throw ConfigError("--set " + assignment + ": expected key=value, e.g. fit.epochs=3");
   }
   const std::string path = assignment.substr(0, eq);
-  YAML::Node value = YAML::Load(assignment.substr(eq + 1));
+  const std::string text = assignment.substr(eq + 1);
+  if (text.find_first_not_of(" \t") == std::string::npos) {
+    throw ConfigError("--set " + assignment + ": no value after '=' (e.g. " + path +
+                      "=3; leave the --set out to keep the config's value)");
+  }
+  YAML::Node value = YAML::Load(text);
   std::vector<std::string> keys;
   std::size_t start = 0;
   while (true) {
@@ -338,6 +382,15 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
 
 }  // namespace
 
+const std::string* override_of(const std::vector<std::string>& overrides, const std::string& key) {
+  const std::string* found = nullptr;
+  for (const auto& o : overrides) {
+    const auto path = o.substr(0, o.find('='));
+    if (key == path || key.starts_with(path + ".") || key.starts_with(path + "[")) found = &o;
+  }
+  return found;
+}
+
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": no such config file");
   if (std::filesystem::is_directory(path)) throw ConfigError(path + ": is a directory, not a config file");
@@ -349,14 +402,16 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
   }
   if (!root.IsMap()) throw ConfigError(path + ": the config must be a mapping with data, model, compile, fit");
+  const Reader r(path, overrides);
+  r.check_unique(root, "");
   for (const auto& o : overrides) apply_override(root, o);
-  const Reader r(path);
   RunConfig c;
   c.path = path;
   c.overrides = overrides;
   r.allow(root, "", {"seed", "threads", "run_dir", "data", "model", "compile", "fit", "checkpoint", "distributed"});
   c.seed = r.get<std::uint64_t>(root, "", "seed", 0);
   c.threads = r.get<int>(root, "", "threads", 0);
+  if (c.threads < 0) r.fail(root["threads"], "threads", "must be 0 (the cores given to the rank) or more");
   c.run_dir = r.get<std::string>(root, "", "run_dir", "runs/" + std::filesystem::path(path).stem().string());
 
   const auto data = root["data"];
@@ -430,7 +485,15 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 
   const auto ckpt = root["checkpoint"];
   r.allow(ckpt, "checkpoint", {"every_steps", "every_epoch", "keep", "monitor", "mode"});
-  c.checkpoint_every_steps = r.get<std::int64_t>(ckpt, "checkpoint", "every_steps", 0);
+  // Left out: no step checkpoints (per epoch, at the end and on a signal only).
+  constexpr auto kNotGiven = std::numeric_limits<std::int64_t>::min();
+  c.checkpoint_every_steps = r.get<std::int64_t>(ckpt, "checkpoint", "every_steps", kNotGiven);
+  if (c.checkpoint_every_steps == kNotGiven) {
+    c.checkpoint_every_steps = 0;
+  } else if (c.checkpoint_every_steps < 1) {
+    r.fail(ckpt["every_steps"], "checkpoint.every_steps",
+           "must be at least 1 (leave it out for no checkpoints between epochs)");
+  }
   c.checkpoint_every_epoch = r.get<bool>(ckpt, "checkpoint", "every_epoch", true);
   c.checkpoint_keep = r.get<int>(ckpt, "checkpoint", "keep", 3);
   if (c.checkpoint_keep < 1) r.fail(ckpt["keep"], "checkpoint.keep", "must be at least 1");

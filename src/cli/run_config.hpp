@@ -57,7 +57,7 @@ struct RunConfig {
   int verbose = -1;       // -1: 1 on a terminal, 2 otherwise
   std::vector<CallbackSpec> callbacks;
   // checkpoint
-  std::int64_t checkpoint_every_steps = 0;  // 0: only per epoch / at the end / on signal
+  std::int64_t checkpoint_every_steps = 0;  // 0 (key left out): only per epoch / at the end / on signal; else >= 1
   bool checkpoint_every_epoch = true;
   int checkpoint_keep = 3;
   std::string checkpoint_monitor;           // keep the best by this figure as well
@@ -73,6 +73,12 @@ struct RunConfig {
 
 // Reads the file, applies --set overrides ("fit.epochs=3"), validates.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The --set assignment that gave `key` ("fit.epochs=3" for fit.epochs), or a
+// mapping above it ("data={batch_size: 8}" for data.batch_size): the last such
+// one, as they are applied. nullptr: the key's value is the file's. Errors name
+// a value so given as "--set NAME=VALUE", not by a line of the file.
+const std::string* override_of(const std::vector<std::string>& overrides, const std::string& key);
 
 // Every setting of the resolved config (defaults included) by its YAML key:
 // "data.batch_size" -> "128", "model.layers[1].units" -> "256" (layer i of the

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "config_change.hpp"
 #include "errors.hpp"
+#include "run_checks.hpp"
 #include "run_config.hpp"
 #include "signals.hpp"
 
@@ -103,7 +104,7 @@ void apply_change(Model& model, const ConfigChange& change, double config_rate, 
 }
 
 void warn_line(const std::string& text) {
-  std::cerr << "dtrain: " << (text.starts_with("warning: ") ? "" : "warning: ") << text << '\n';
+  std::cerr << "dtrain: warning: " << text << '\n';
 }
 
 // Rank 0, holding the lock, before anything is written: what an earlier run left
@@ -187,6 +188,7 @@ int run_train(const TrainArgs& args) {
         model->set_bucket_bytes(cfg.bucket_bytes);
         model->set_reduce_transport(cfg.transport);
         model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
+        check_run(cfg, args, *model, train->reader().dataset(), comm.size());
         // Labels that cannot fit the model's output are an input error, found before
         // the run directory is made (e.g. Dense after Conv2D without Flatten).
         Shape labels{model->output_shape()[0]};  // the symbolic batch axis

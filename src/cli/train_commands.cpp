@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "run_config.hpp"
 #include "session.hpp"
+#include "validators.hpp"
 
 #include "dtrain/core/error.hpp"
 
@@ -30,17 +31,21 @@ void register_train_commands(CLI::App& app) {
                     "--allow-change compile.optimizer.learning_rate (repeatable; a prefix such as compile.optimizer "
                     "accepts every key under it). Without it a changed key is refused (exit 2); fit.epochs may always "
                     "grow. The optimizer's and the layers' types can never change");
-  train->add_option("--threads", args->threads, "TBB threads per rank (default: the cores given to the rank)");
+  train->add_option("--threads", args->threads,
+                    "TBB threads per rank, at least 1 (default: the config's threads, else the cores given to the rank)")
+      ->check(at_least(1));
   train->add_option("--run-dir", args->run_dir, "Where history.csv and checkpoints go (default: run_dir of the config)");
   train->add_flag("--profile", args->profile, "Print per epoch the time of data, forward, backward, all-reduce wait, optimizer");
   train->add_option("--stall-timeout", args->stall_timeout,
-                    "Seconds a collective may wait for the other ranks before the job is stopped (default: config or 300)");
+                    "Seconds a collective may wait for the other ranks before the job is stopped, > 0 (default: config or 300)")
+      ->check(positive());
   train->add_option("--stop-after-steps", args->stop_after_steps,
                     "Stop after this many steps with a checkpoint and exit code 3, as on SIGUSR1 (a time budget)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   auto* testing = train->add_option_group("testing", "Fault injection for dtrain's own tests");
   testing->add_option("--fail-at-step", args->fail_at_step, "Throw an error at this global step ...");
-  testing->add_option("--fail-rank", args->fail_rank, "... on this rank (default 0)");
+  testing->add_option("--fail-rank", args->fail_rank, "... on this rank (default 0; less than the number of ranks)")
+      ->check(at_least(0));
   train->callback([args] {
     const int code = run_train(*args);
     if (code != kExitOk) throw ExitRequest{code};

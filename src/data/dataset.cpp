@@ -55,6 +55,8 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
   }
 
   hdf5::Datatype yt(H5Dget_type(y.get()));
+  s.y_dtype = hdf5::dtype_text(y.get());
+  s.y_rank = static_cast<int>(yd.size());
   const auto yclass = H5Tget_class(yt.get());
   if (yclass == H5T_INTEGER) {
     s.task = Task::kClassification;

@@ -104,7 +104,7 @@ void describe_dataset(const DatasetInfo& info, std::ostream& out) {
     if (s.x_type == StorageType::kUint8) out << "  scale " << s.scale << " (read as float32 = stored * scale)";
     out << '\n';
     if (s.task == Task::kClassification) {
-      out << "    y  int64 [" << s.rows << "] class ids\n";
+      out << "    y  " << s.y_dtype << " [" << s.rows << "] class ids\n";
       const auto hist = class_histogram(info, s.name);
       out << "    classes:";
       for (std::size_t c = 0; c < hist.size(); ++c) {
@@ -114,7 +114,10 @@ void describe_dataset(const DatasetInfo& info, std::ostream& out) {
       }
       out << '\n';
     } else {
-      out << "    y  float32 [" << s.rows << ", " << s.targets << "] targets\n";
+      // As stored: float64 [N] is one target per row (read as float32).
+      out << "    y  " << s.y_dtype << " [" << s.rows << (s.y_rank == 2 ? ", " + std::to_string(s.targets) : "")
+          << "] " << (s.targets == 1 ? "target" : "targets")
+          << (s.y_dtype == "float32" ? "" : " (read as float32)") << '\n';
     }
   }
 }

@@ -45,6 +45,7 @@ struct ShardReader::Impl {
   SplitInfo split;
   BatchPlan plan;
   RowSource source;  // used by the worker thread (or by next() without prefetch)
+  std::string labels;  // "file /train/y", named by label errors (Batch::labels)
   std::vector<std::int64_t> order;
   std::int64_t epoch = -1;
   std::int64_t next_step = 0;
@@ -65,7 +66,8 @@ struct ShardReader::Impl {
         info(read_dataset_info(o.path)),
         split(checked_split(info, o)),
         plan(split.rows, o.global_batch, o.world_size, o.drop_remainder),
-        source(info, split, RowSource::Access::kRandom, o.direct_reads) {
+        source(info, split, RowSource::Access::kRandom, o.direct_reads),
+        labels(info.path + " " + split.y_path()) {
     if (o.check_stripe) {
       const auto n = split.rows;
       validate_rows(info, split, n * o.rank / o.world_size, n * (o.rank + 1) / o.world_size);
@@ -108,6 +110,7 @@ struct ShardReader::Impl {
     s.batch.epoch = epoch;
     s.batch.step = step;
     s.batch.rows = s.rows;
+    s.batch.labels = labels;
   }
 
   void fill_guarded(Slot& s, std::int64_t step) {

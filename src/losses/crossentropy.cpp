@@ -10,16 +10,39 @@
 #include <sstream>
 
 namespace dtrain::losses {
+namespace {
+
+std::string bad_label_text(const std::string& loss, double value, const std::string& where, std::int64_t position,
+                           std::int64_t positions, std::int64_t k) {
+  std::ostringstream msg;
+  msg.precision(9);
+  msg << loss << ": label " << value << " at " << where;
+  if (positions > 1) msg << ", position " << position;
+  msg << " is not a class id in [0, " << k << ")";
+  return msg.str();
+}
+
+}  // namespace
+
+LabelError::LabelError(std::string loss, double value, std::int64_t row, std::int64_t position,
+                       std::int64_t positions, std::int64_t k)
+    : ArgumentError(bad_label_text(loss, value, "row " + std::to_string(row), position, positions, k)),
+      loss_(std::move(loss)),
+      value_(value),
+      row_(row),
+      position_(position),
+      positions_(positions),
+      k_(k) {}
+
+std::string LabelError::at(const std::string& where) const {
+  return bad_label_text(loss_, value_, where, position_, positions_, k_);
+}
+
 namespace detail {
 
 void throw_bad_label(const std::string& loss, double value, std::int64_t row, std::int64_t position,
                      std::int64_t positions, std::int64_t k) {
-  std::ostringstream msg;
-  msg.precision(9);
-  msg << loss << ": label " << value << " at row " << row;
-  if (positions > 1) msg << ", position " << position;
-  msg << " is not a class id in [0, " << k << ")";
-  throw ArgumentError(msg.str());
+  throw LabelError(loss, value, row, position, positions, k);
 }
 
 }  // namespace detail

@@ -87,7 +87,17 @@ std::optional<ResumePosition> ModelCheckpoint::resume(Model& model, const std::s
   im.history = s.history;
   im.monitor = s.monitor;
   if (!im.fingerprint.empty() && s.progress.dataset_fingerprint != im.fingerprint) {
-    im.warn(found->path + " was written for another version of " + im.options.dataset + " (dataset fingerprint differs)");
+    const auto& was = s.progress.dataset;
+    const auto& now = im.options.dataset;
+    const auto& old_print = s.progress.dataset_fingerprint;
+    if (was == now) {
+      im.warn(found->path + " was trained on " + now + " when it held other data (dataset fingerprint " + old_print +
+              ", now " + im.fingerprint + "); continuing with the file as it is");
+    } else {
+      im.warn(found->path + " was trained on " + (was.empty() ? "another file (not named by this checkpoint)" : was) +
+              " (dataset fingerprint " + old_print + "), not on " + now + " (" + im.fingerprint +
+              "); continuing with " + now);
+    }
   }
   im.last_path = found->path;
   return position;
@@ -107,6 +117,7 @@ void ModelCheckpoint::save(Model& model, std::int64_t epoch, std::int64_t step_i
   auto s = model::capture(model, epoch, step_in_epoch, std::move(epoch_state));
   s.progress.dataset_fingerprint = im.fingerprint;
   s.run_config = im.options.run_config;
+  s.progress.dataset = im.options.dataset;
   for (const auto& c : im.watched) {
     const auto state = c->state();
     if (!state.values().empty()) s.callbacks.push_back({c->name(), model::config_to_json(state)});

@@ -2,6 +2,7 @@
 
 #include "dtrain/core/error.hpp"
 #include "dtrain/distributed/communicator.hpp"
+#include "dtrain/losses.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +13,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Runs a forward pass; a bad label is named by the row of the file (or array)
+// it came from and where it was read, not by its row in the batch.
+template <class Forward>
+void forward_naming_rows(const Batch& b, Forward&& forward) {
+  try {
+    forward();
+  } catch (const losses::LabelError& e) {
+    const auto r = e.row();
+    const auto row = r >= 0 && r < static_cast<std::int64_t>(b.rows.size()) ? b.rows[static_cast<std::size_t>(r)] : r;
+    throw ArgumentError(e.at((b.labels.empty() ? std::string() : std::string(b.labels) + " ") + "row " +
+                             std::to_string(row)));
+  }
+}
 
 }  // namespace
 
@@ -76,7 +91,7 @@ double Trainer::train_step(const Batch& b) {
     network_.load_batch(b);
     g.set_step(static_cast<std::uint64_t>(global_step_));
     g.set_row_offset(b.offset);
-    g.forward(true);
+    forward_naming_rows(b, [&] { g.forward(true); });
     loss_total = g.value(network_.loss_sum()).data[0];
   }
   profile_.forward += seconds_since(t);
@@ -146,7 +161,7 @@ Logs Trainer::evaluate(BatchSource& data) {
     const Batch& b = data.next();
     if (b.size == 0) continue;
     network_.load_batch(b);
-    g.forward(false, network_.per_sample_loss());
+    forward_naming_rows(b, [&] { g.forward(false, network_.per_sample_loss()); });
     // Sample by sample in double: the figure does not depend on how the rows
     // were cut into batches and ranks.
     const auto losses = g.value(network_.per_sample_loss());

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace dtrain::data {
 
@@ -25,6 +26,7 @@ struct Batch {
   std::int64_t epoch = 0;
   std::int64_t step = 0;               // 0-based, within the epoch
   std::span<const std::int64_t> rows;  // the source's rows (file or array rows), in batch order
+  std::string_view labels;             // where y was read, e.g. "data.h5 /train/y"; "" for arrays
 };
 
 }  // namespace dtrain::data

@@ -43,6 +43,8 @@ struct SplitInfo {
   float scale = 1.0f;          // uint8 x: value = float(stored) * scale; else 1
   Task task = Task::kClassification;
   std::int64_t targets = 1;    // regression: k (y is [N, k] or [N] for k = 1); else 1
+  std::string y_dtype;         // y as stored: "int64", "int32", "uint8", "float32", "float64", ...
+  int y_rank = 1;              // 1: y is [N]; 2: [N, k]
 
   std::string x_path() const;  // "/train/x" or "/x"
   std::string y_path() const;

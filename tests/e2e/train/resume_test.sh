@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checkpoints and exact resume, one rank:
 #   resume_test.sh DTRAIN DATA CONFIG CASE
-# CASE: epoch_stop | mid_epoch_stop | mid_schedule_stop | truncated_newest | explicit_corrupt
+# CASE: epoch_stop | mid_epoch_stop | mid_schedule_stop | truncated_newest | explicit_corrupt | other_dataset
 DTRAIN=$1 DATA=$2 CONFIG=$3
 source "$(dirname "$0")/lib.sh"
 case=$4
@@ -51,6 +51,7 @@ truncated_newest)
   truncate -s $((size / 2)) "$newest_file"
   train "$WORK/r" --resume auto || fail "resume: $(cat "$WORK/r.log")"
   grep -q "warning: .*ckpt-000300.h5" "$WORK/r.log" || fail "no warning about the damaged file: $(head -5 "$WORK/r.log")"
+  ! grep -q "warning: warning:" "$WORK/r.log" || fail "a doubled 'warning:': $(grep warning "$WORK/r.log")"
   grep -q "Resuming from .*ckpt-000250.h5" "$WORK/r.log" || fail "did not fall back to step 250"
   same_weights "$final" "$(newest "$WORK/r")"
   ;;
@@ -61,6 +62,18 @@ explicit_corrupt)
   set +e; train "$WORK/r" --resume "$f"; rc=$?; set -e
   [ "$rc" -ne 0 ] || fail "a corrupt explicit checkpoint was accepted"
   grep -q "error: .*$(basename "$f")" "$WORK/r.log" || fail "no clear error: $(cat "$WORK/r.log")"
+  ;;
+other_dataset)
+  # Resumed on another file (the same data and 4 KiB more bytes at its end: another
+  # fingerprint, which covers the size): one warning naming both files.
+  set +e; train "$WORK/r" --stop-after-steps 100; set -e
+  cp "$DATA" "$WORK/other.h5"
+  truncate -s +4096 "$WORK/other.h5"
+  train "$WORK/r" --resume auto --set data.file="$WORK/other.h5" --allow-change data.file || fail "resume: $(cat "$WORK/r.log")"
+  grep -q "^dtrain: warning: $WORK/r/ckpt-000100.h5 was trained on $DATA (dataset fingerprint xxh64:[0-9a-f]* size:[0-9]*), not on $WORK/other.h5 (xxh64:" \
+    "$WORK/r.log" || fail "no warning naming both files: $(grep -i warning "$WORK/r.log")"
+  [ "$(grep -c warning "$WORK/r.log")" -eq 1 ] || fail "not one warning: $(grep warning "$WORK/r.log")"
+  grep warning "$WORK/r.log"
   ;;
 *) fail "unknown case $case" ;;
 esac

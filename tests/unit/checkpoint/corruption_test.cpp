@@ -63,7 +63,7 @@ TEST(CheckpointCorruption, ResumeSkipsTheTruncatedNewestWithAWarning) {
   EXPECT_EQ(resume->state.progress.global_step, 100);
   ASSERT_EQ(warnings.size(), 1u);
   const auto& w = warnings[0];
-  EXPECT_TRUE(w.starts_with("warning: checkpoint " + checkpoint_path(d, 200) + " is unreadable (")) << w;
+  EXPECT_TRUE(w.starts_with("checkpoint " + checkpoint_path(d, 200) + " is unreadable (")) << w;
   EXPECT_TRUE(contains(w, "truncated")) << w;
   EXPECT_TRUE(w.ends_with("): skipped, resuming from ckpt-000100.h5")) << w;
 }

@@ -25,7 +25,7 @@ TEST(DescribeCheckpoint, SummarisesEveryPart) {
         "  format: dtrain-checkpoint v1, written by dtrain 0.1.0 at 2024-05-01T12:00:00Z; checksums ok\n",
         "  progress: global step 120, epoch 2, step 20 within the epoch, seed 42\n",
         "  rng: dropout_seed=-7 shuffle_stream=3\n", "  saved by: 4 ranks, 2 threads per rank\n",
-        "  dataset: xxh64:0123456789abcdef size:1000\n", "  monitor: val_loss = 0.5\n",
+        "  dataset: data/fashion-mnist.h5, xxh64:0123456789abcdef size:1000\n", "  monitor: val_loss = 0.5\n",
         "  history: 2 rows; last: epoch=1 loss=0.55 accuracy=0.79 val_loss=0.5\n",
         "  metric states of the interrupted epoch: accuracy[37, 50] loss[12.5, 50] val/auc[]\n",
         "  callbacks: EarlyStopping, ReduceLROnPlateau\n",

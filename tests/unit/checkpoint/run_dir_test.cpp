@@ -116,7 +116,7 @@ TEST(RunDirectory, UnreadableFilesAreNeitherCountedNorDeleted) {
   moved >> text;
   EXPECT_EQ(text, "garbage");
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_TRUE(warnings[0].starts_with("warning: checkpoint " + checkpoint_path(d, 50) + " failed to verify ("))
+  EXPECT_TRUE(warnings[0].starts_with("checkpoint " + checkpoint_path(d, 50) + " failed to verify ("))
       << warnings[0];
   EXPECT_TRUE(warnings[0].ends_with("moved to " + d + "/corrupt/ckpt-000050.h5")) << warnings[0];
 }

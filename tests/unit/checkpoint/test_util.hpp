@@ -64,6 +64,7 @@ inline CheckpointState full_state(std::int64_t step = 120) {
   s.progress.world_size = 4;
   s.progress.threads = 2;
   s.progress.dataset_fingerprint = "xxh64:0123456789abcdef size:1000";
+  s.progress.dataset = "data/fashion-mnist.h5";
   s.callbacks = {{"EarlyStopping", R"({"wait": 1, "best": 0.31})"},
                  {"ReduceLROnPlateau", R"({"wait": 0, "cooldown_counter": 2})"}};
   s.metric_states = {{"accuracy", {37.0, 50.0}}, {"loss", {12.5, 50.0}}, {"val/auc", {}}};
@@ -123,6 +124,7 @@ inline void expect_same_state(const CheckpointState& a, const CheckpointState& b
   EXPECT_EQ(a.progress.world_size, b.progress.world_size);
   EXPECT_EQ(a.progress.threads, b.progress.threads);
   EXPECT_EQ(a.progress.dataset_fingerprint, b.progress.dataset_fingerprint);
+  EXPECT_EQ(a.progress.dataset, b.progress.dataset);
   ASSERT_EQ(a.callbacks.size(), b.callbacks.size());
   for (std::size_t i = 0; i < a.callbacks.size(); ++i) {
     EXPECT_EQ(a.callbacks[i].name, b.callbacks[i].name);

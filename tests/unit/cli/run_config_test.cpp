@@ -670,11 +670,51 @@ TEST_F(RunConfigTest, OverrideValuesAreYaml) {
 }
 
 TEST_F(RunConfigTest, OverridesAreValidatedLikeTheFile) {
-  expect_error(kMinimal, {"job.yaml:", "fit.epoch: unknown key"}, {"fit.epoch=3"});
-  expect_error(kMinimal, {"job.yaml:", "data.batch_size: must be an integer, got 'abc'"}, {"data.batch_size=abc"});
+  // A value from the command line is named as such, not by a line of the file.
+  expect_error(kMinimal, {"--set fit.epoch=3: fit.epoch: unknown key"}, {"fit.epoch=3"});
+  expect_error(kMinimal, {"--set data.batch_size=abc: data.batch_size: must be an integer, got 'abc'"},
+               {"data.batch_size=abc"});
+  expect_error(kMinimal, {"--set checkpoint.every_steps=0: checkpoint.every_steps: must be at least 1"},
+               {"checkpoint.every_steps=0"});
+  expect_error(kMinimal, {"--set data={file: d.h5, batch_size: 0}: data.batch_size: must be positive"},
+               {"data={file: d.h5, batch_size: 0}"});
+  // The last --set of a key is the one named; a file error stays the file's.
+  expect_error(kMinimal, {"--set fit.epochs=-1: fit.epochs: must be positive"}, {"fit.epochs=2", "fit.epochs=-1"});
+  expect_error(std::string(kMinimal) + "fit: {epochs: 0}\n", {"job.yaml:8: fit.epochs: must be positive"},
+               {"data.batch_size=4"});
   expect_error(kMinimal, {"--set fit.epochs: expected key=value, e.g. fit.epochs=3"}, {"fit.epochs"});
   expect_error(kMinimal, {"--set =3: expected key=value"}, {"=3"});
   expect_error(kMinimal, {"--set data.file.name=x: 'file' is not a mapping"}, {"data.file.name=x"});
+}
+
+TEST_F(RunConfigTest, AnEmptyOverrideValueIsRefused) {
+  // "fit.epochs=" would load as null, that is the default: silently not what was asked.
+  expect_error(kMinimal, {"--set fit.epochs=: no value after '='"}, {"fit.epochs="});
+  expect_error(kMinimal, {"--set seed= : no value after '='"}, {"seed= "});
+  expect_error(kMinimal, {"--set data.file='': data.file: missing"}, {"data.file=''"});  // quoted: empty text
+}
+
+TEST_F(RunConfigTest, ADuplicatedKeyIsRefusedWithBothLines) {
+  expect_error(std::string(kMinimal) + "fit:\n  epochs: 3\n  verbose: 2\n  epochs: 5\n",
+               {"job.yaml:11: fit.epochs: given twice in one mapping (also on line 9)"});
+  expect_error("data: {file: a.h5, file: b.h5}\nmodel: {layers: [{Dense: {units: 2}}]}\ncompile: {loss: mse}\n",
+               {"job.yaml:1: data.file: given twice"});
+  expect_error(std::string(kMinimal) + "seed: 1\nseed: 2\n", {"job.yaml:9: seed: given twice", "line 8"});
+  expect_error("data: {file: a.h5}\nmodel:\n  layers:\n    - Dense: {units: 2, units: 3}\ncompile: {loss: mse}\n",
+               {"job.yaml:4: model.layers[0].Dense.units: given twice"});
+}
+
+TEST_F(RunConfigTest, CheckpointEveryStepsIsOffWhenLeftOutElseAtLeastOne) {
+  EXPECT_EQ(load(kMinimal).checkpoint_every_steps, 0);
+  EXPECT_EQ(load(std::string(kMinimal) + "checkpoint: {every_steps: 1}\n").checkpoint_every_steps, 1);
+  expect_error(std::string(kMinimal) + "checkpoint: {every_steps: 0}\n",
+               {"job.yaml:8: checkpoint.every_steps: must be at least 1 (leave it out for no checkpoints between epochs)"});
+  expect_error(std::string(kMinimal) + "checkpoint: {every_steps: -5}\n", {"checkpoint.every_steps: must be at least 1"});
+}
+
+TEST_F(RunConfigTest, ThreadsIsZeroForAutomaticOrMore) {
+  EXPECT_EQ(load(std::string("threads: 0\n") + kMinimal).threads, 0);
+  expect_error(std::string("threads: -1\n") + kMinimal, {"job.yaml:1: threads: must be 0 (the cores given to the rank) or more"});
 }
 
 }  // namespace

@@ -262,5 +262,38 @@ TEST(Dataset, DescribeShowsGroupsShapesDtypesAndClassHistogram) {
   EXPECT_HAS(s, "num_classes = 4");
 }
 
+TEST(Dataset, DescribeShowsLabelsAsTheyAreStored) {
+  // float64 [N] targets were shown as "float32 [N, 1]".
+  TempDir dir;
+  const auto one_target = dir / "reg1.h5";
+  {
+    H5Writer w(one_target);
+    w.floats("/x", {3, 2}, {1, 2, 3, 4, 5, 6});
+    w.doubles("/y", {3}, {0.5, 1.5, 2.5});
+  }
+  std::ostringstream one;
+  describe_dataset(read_dataset_info(one_target), one);
+  EXPECT_HAS(one.str(), "y  float64 [3] target (read as float32)");
+  const auto two_targets = dir / "reg2.h5";
+  {
+    H5Writer w(two_targets);
+    w.floats("/x", {3, 2}, {1, 2, 3, 4, 5, 6});
+    w.floats("/y", {3, 2}, {0.5, 1.5, 2.5, 1, 2, 3});
+  }
+  std::ostringstream two;
+  describe_dataset(read_dataset_info(two_targets), two);
+  EXPECT_HAS(two.str(), "y  float32 [3, 2] targets\n");
+  const auto int16_ids = dir / "ids16.h5";
+  {
+    H5Writer w(int16_ids);
+    w.floats("/x", {2, 1}, {1, 2});
+    w.shorts("/y", {2}, {0, 1});
+    w.attr("/", "num_classes", std::int64_t{2});
+  }
+  std::ostringstream ids;
+  describe_dataset(read_dataset_info(int16_ids), ids);
+  EXPECT_HAS(ids.str(), "y  int16 [2] class ids");
+}
+
 }  // namespace
 }  // namespace dtrain::data

@@ -114,6 +114,21 @@ TEST(Model, LabelsOutsideTheClassesAreRejected) {
   }
 }
 
+TEST(Model, ALabelErrorNamesTheRowOfTheArrayNotOfTheBatch) {
+  // Shuffled batches of 4: row 17 of the array is at some other row of its batch.
+  auto m = small_mlp();
+  m.compile(classification());
+  Tensor x, y;
+  blobs(x, y, 32, 784, 2);
+  y[17] = 10;
+  try {
+    m.fit(x, y, {.batch_size = 4, .shuffle = true, .seed = 3, .verbose = 0});
+    FAIL() << "a label of 10 with 10 classes was accepted";
+  } catch (const ArgumentError& e) {
+    EXPECT_EQ(std::string(e.what()), "sparse_categorical_crossentropy: label 10 at row 17 is not a class id in [0, 10)");
+  }
+}
+
 std::vector<float> train_and_get_weights(int threads) {
   auto m = small_mlp(5);
   m.set_threads(threads);
