@@ -30,7 +30,7 @@ input_errors)
     run_ranks $n dir$n train "$WORK/config_dir.yaml"
     expect dir$n 2 $n "$WORK/config_dir.yaml: is a directory, not a config file"
     run_ranks $n shape$n train "$WORK/no_flatten.yaml" --set data.file="$DATA" --run-dir "$WORK/shape$n"
-    expect shape$n 2 $n "sparse_categorical_crossentropy: labels of shape \[batch\] do not fit predictions of shape \[batch, 26, 26, 10\], which need labels \[batch, 26, 26\] \(.*add a Flatten layer before the Dense layers\)"
+    expect shape$n 2 $n "$WORK/no_flatten.yaml: the output layer 'dense_1' \(Dense, output \[26, 26, 10\]\) does not fit $DATA /train/y, which holds class ids \(\[55000\], 10 classes\): sparse_categorical_crossentropy needs an output \[10\], one unit per class"
     [ ! -e "$WORK/shape$n" ] || fail "shape$n: the run directory was created"
     run_ranks $n resume_text$n train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/rt$n" --resume "$WORK/text.h5"
     expect resume_text$n 2 $n "$WORK/text.h5: not an HDF5 file"
