@@ -1,4 +1,5 @@
 #include "config_change.hpp"
+#include "run_config.hpp"
 
 #include "dtrain/core/error.hpp"
 
@@ -38,13 +39,10 @@ bool epochs_grow(const ConfigChange& c) {
   }
 }
 
-// Where the config's value came from, if --set gave it: "--set data.batch_size=128".
-std::string source_of(const std::string& key, const std::vector<std::string>& overrides) {
-  std::string found;
-  for (const auto& o : overrides) {
-    if (under(key, o.substr(0, o.find('=')))) found = o;  // the last one wins, as when applied
-  }
-  return found.empty() ? "config" : "--set " + found;
+// Where the config's value came from: "config", or "--set data.batch_size=128".
+std::string source(const std::string& key, const std::vector<std::string>& overrides) {
+  const auto* o = override_of(overrides, key);
+  return o ? "--set " + *o : "config";
 }
 
 }  // namespace
@@ -76,7 +74,7 @@ std::vector<ConfigChange> accept_changes(const std::vector<ConfigChange>& change
   std::vector<ConfigChange> accepted;
   std::string refused, impossible;
   for (const auto& c : changes) {
-    const auto line = c.key + ": " + c.saved + " (checkpoint) → " + c.current + " (" + source_of(c.key, overrides) + ")";
+    const auto line = c.key + ": " + c.saved + " (checkpoint) → " + c.current + " (" + source(c.key, overrides) + ")";
     const bool allow = epochs_grow(c) || std::any_of(allowed.begin(), allowed.end(),
                                                      [&](const std::string& a) { return under(c.key, a); });
     if (structural(c.key)) {

@@ -56,32 +56,15 @@ echo PASS
 
 # Command-line errors: exit 2 and one line, from rank 0 only (not CLI11's own
 # codes 100-127), on 1 and 2 ranks; help and version exit 0.
-# On several ranks each rank's exit code is kept (in $WORK/NAME.rc.RANK) and
-# checked as well as mpiexec's; -q keeps mpiexec's own banners out. Each rank
-# waits (up to 10 s) until every rank has written its code before it exits:
-# mpiexec ends the other ranks as soon as one exits non-zero.
+# Every rank's exit code is checked (run_ranks, lib.sh).
 expect_cli_error() {
-  local name=$1 pattern=$2 ranks=$3 rc r
+  local name=$1 pattern=$2 ranks=$3 r
   shift 3
-  set +e
-  if [ "$ranks" = 1 ]; then
-    "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  else
-    rm -f "$WORK/$name".rc.*
-    mpiexec -q -n "$ranks" --oversubscribe sh -c \
-      '"$0" "$@"; rc=$?; echo $rc >"'"$WORK/$name"'.rc.$OMPI_COMM_WORLD_RANK"; i=0
-       while [ "$(ls "'"$WORK/$name"'".rc.* | wc -l)" -lt '"$ranks"' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-       exit $rc' \
-      "$DTRAIN" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-  fi
-  rc=$?
-  set -e
-  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2: $(cat "$WORK/$name.err")"
-  if [ "$ranks" != 1 ]; then
-    for ((r = 0; r < ranks; r++)); do
-      [ "$(cat "$WORK/$name.rc.$r" 2>/dev/null)" = 2 ] || fail "$name: rank $r exited '$(cat "$WORK/$name.rc.$r" 2>/dev/null)', expected 2"
-    done
-  fi
+  run_ranks "$ranks" "$name" "$@"
+  for ((r = 0; r < ranks; r++)); do
+    [ "$(cat "$WORK/$name.rc.$r" 2>/dev/null)" = 2 ] ||
+      fail "$name: rank $r exited '$(cat "$WORK/$name.rc.$r" 2>/dev/null)', expected 2: $(cat "$WORK/$name.err")"
+  done
   [ "$(grep -c 'dtrain: error' "$WORK/$name.err")" -eq 1 ] || fail "$name: not one error line: $(cat "$WORK/$name.err")"
   [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: more than the line: $(cat "$WORK/$name.err")"
   grep -qE -- "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
