@@ -14,13 +14,11 @@ state() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k2); }
 # expect_refused PATTERN RANKS [args...]: a resume of $WORK/r that must refuse on
 # every rank with exit 2 and one line, changing no file
 expect_refused() {
-  local pattern=$1 ranks=$2 before r
+  local pattern=$1 ranks=$2 before
   shift 2
   before=$(state "$WORK/r")
   run_ranks "$ranks" refused train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" --threads 1 --resume auto "$@"
-  for ((r = 0; r < ranks; r++)); do
-    [ "$(cat "$WORK/refused.rc.$r")" = 2 ] || fail "rank $r exited $(cat "$WORK/refused.rc.$r"), expected 2: $(cat "$WORK/refused.err")"
-  done
+  every_rank_exited 2 refused "$ranks"
   [ "$(wc -l <"$WORK/refused.err")" -eq 1 ] || fail "expected one line, got: $(cat "$WORK/refused.err")"
   grep -qE "$pattern" "$WORK/refused.err" || fail "'$(cat "$WORK/refused.err")' does not match '$pattern'"
   [ "$(state "$WORK/r")" = "$before" ] || fail "the run directory changed"

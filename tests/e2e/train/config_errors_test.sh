@@ -58,13 +58,10 @@ echo PASS
 # codes 100-127), on 1 and 2 ranks; help and version exit 0.
 # Every rank's exit code is checked (run_ranks, lib.sh).
 expect_cli_error() {
-  local name=$1 pattern=$2 ranks=$3 r
+  local name=$1 pattern=$2 ranks=$3
   shift 3
   run_ranks "$ranks" "$name" "$@"
-  for ((r = 0; r < ranks; r++)); do
-    [ "$(cat "$WORK/$name.rc.$r" 2>/dev/null)" = 2 ] ||
-      fail "$name: rank $r exited '$(cat "$WORK/$name.rc.$r" 2>/dev/null)', expected 2: $(cat "$WORK/$name.err")"
-  done
+  every_rank_exited 2 "$name" "$ranks"
   [ "$(grep -c 'dtrain: error' "$WORK/$name.err")" -eq 1 ] || fail "$name: not one error line: $(cat "$WORK/$name.err")"
   [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: more than the line: $(cat "$WORK/$name.err")"
   grep -qE -- "$pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"

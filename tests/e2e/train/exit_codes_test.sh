@@ -11,11 +11,8 @@ LOCAL=$(cd "$(dirname "$0")/../../.." && pwd)/jobs/local.sh
 
 # expect NAME CODE N PATTERN: every rank of run NAME exited CODE, one line matches
 expect() {
-  local name=$1 code=$2 n=$3 pattern=$4 r
-  for ((r = 0; r < n; r++)); do
-    [ -f "$WORK/$name.rc.$r" ] || fail "$name: rank $r left no exit code: $(cat "$WORK/$name.err")"
-    [ "$(cat "$WORK/$name.rc.$r")" = "$code" ] || fail "$name: rank $r exited $(cat "$WORK/$name.rc.$r"), expected $code: $(cat "$WORK/$name.err")"
-  done
+  local name=$1 code=$2 n=$3 pattern=$4
+  every_rank_exited "$code" "$name" "$n"
   [ "$(wc -l <"$WORK/$name.err")" -eq 1 ] || fail "$name: expected one line, got: $(cat "$WORK/$name.err")"
   grep -qE "^dtrain: error: $pattern" "$WORK/$name.err" || fail "$name: '$(cat "$WORK/$name.err")' does not match '$pattern'"
   echo "ok $name ($n rank(s), exit $code): $(cat "$WORK/$name.err")"

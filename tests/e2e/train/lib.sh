@@ -49,3 +49,12 @@ run_ranks() {
   fi
   set -e
 }
+
+# every_rank_exited CODE NAME N: each of the N ranks of run_ranks' run NAME exited CODE
+every_rank_exited() {
+  local code=$1 name=$2 n=$3 r
+  for ((r = 0; r < n; r++)); do
+    [ "$(cat "$WORK/$name.rc.$r" 2>/dev/null)" = "$code" ] ||
+      fail "$name: rank $r exited '$(cat "$WORK/$name.rc.$r" 2>/dev/null)', expected $code: $(cat "$WORK/$name.err")"
+  done
+}

@@ -83,12 +83,10 @@ predict_ranks)
   # one line says why, and no file appears; on one rank it writes the file.
   mpitrain 2 "$WORK/s" --set fit.epochs=1 || fail "training: $(cat "$WORK/s.log")"
   ckpt=$(newest "$WORK/s")
-  set +e
-  mpiexec -n 3 --oversubscribe "$DTRAIN" predict "$ckpt" --input "$DATA" -o "$WORK/p.h5" >"$WORK/p3.log" 2>&1
-  rc=$?
-  set -e
-  [ "$rc" = 2 ] || fail "3 ranks: exit $rc, want 2: $(cat "$WORK/p3.log")"
-  [ "$(grep -c 'predict runs on one rank, got 3' "$WORK/p3.log")" = 1 ] || fail "not one line: $(cat "$WORK/p3.log")"
+  run_ranks 3 p3 predict "$ckpt" --input "$DATA" -o "$WORK/p.h5"
+  every_rank_exited 2 p3 3
+  [ "$(wc -l <"$WORK/p3.err")" -eq 1 ] && grep -q 'predict runs on one rank, got 3' "$WORK/p3.err" ||
+    fail "not one line: $(cat "$WORK/p3.err")"
   [ ! -e "$WORK/p.h5" ] && [ -z "$(ls -A "$WORK" | grep '\.tmp$' || true)" ] || fail "3 ranks left a file"
   "$DTRAIN" predict "$ckpt" --input "$DATA" -o "$WORK/p.h5" >"$WORK/p1.log" 2>&1 || fail "1 rank: $(cat "$WORK/p1.log")"
   h5ls "$WORK/p.h5/predictions" >/dev/null || fail "no /predictions"

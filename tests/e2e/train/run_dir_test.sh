@@ -65,10 +65,11 @@ lock_concurrent)
   # 2 ranks against a held lock: every rank exits 2, one line.
   mkdir -p "$WORK/held"
   printf 'host=%s\npid=%s\njob_id=\nstarted=2026-01-01T00:00:00Z\n' "$(hostname)" $$ >"$WORK/held/dtrain.lock"
-  set +e; mpitrain 2 "$WORK/held"; rc=$?; set -e
-  [ "$rc" -eq 2 ] || fail "2 ranks on a held directory: exit $rc: $(cat "$WORK/held.log")"
-  one_error "$WORK/held.log" | grep -q "is in use by host $(hostname) pid $$ since 2026-01-01" \
-    || fail "2 ranks: $(cat "$WORK/held.log")"
+  run_ranks 2 held train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/held" --threads 1
+  every_rank_exited 2 held 2
+  [ "$(wc -l <"$WORK/held.err")" -eq 1 ] || fail "2 ranks: not one line: $(cat "$WORK/held.err")"
+  one_error "$WORK/held.err" | grep -q "is in use by host $(hostname) pid $$ since 2026-01-01" \
+    || fail "2 ranks: $(cat "$WORK/held.err")"
   ;;
 lock_kill9)
   train "$WORK/straight" || fail "straight run: $(cat "$WORK/straight.log")"
@@ -90,12 +91,10 @@ existing_refused)
   before=$(state "$WORK/r")
   old=$(basename "$(newest "$WORK/r")")
   for n in 1 2; do
-    s=$(date +%s%N)
-    set +e; if [ $n -eq 1 ]; then train "$WORK/r"; else mpitrain 2 "$WORK/r"; fi; rc=$?; set -e
-    ms=$(( ($(date +%s%N) - s) / 1000000 ))
-    [ "$rc" -eq 2 ] || fail "$n rank(s): expected exit 2, got $rc: $(cat "$WORK/r.log")"
-    [ $n -eq 2 ] || [ "$(wc -l <"$WORK/r.log")" -eq 1 ] || fail "not one line: $(cat "$WORK/r.log")"
-    line=$(one_error "$WORK/r.log")
+    run_ranks $n refused$n train "$CONFIG" --set data.file="$DATA" --run-dir "$WORK/r" --threads 1
+    every_rank_exited 2 refused$n $n
+    [ "$(wc -l <"$WORK/refused$n.err")" -eq 1 ] || fail "not one line: $(cat "$WORK/refused$n.err")"
+    line=$(one_error "$WORK/refused$n.err")
     echo "$line" | grep -q "already holds a run: $old (step 215, written 20[0-9-]*T[0-9:]*Z)" || fail "$line"
     echo "$line" | grep -q -- "--resume auto" || fail "no --resume auto: $line"
     echo "$line" | grep -q -- "--fresh" || fail "no --fresh: $line"
