@@ -68,6 +68,11 @@ int main(int argc, char** argv) {
   CLI::App app{"dtrain — data-parallel neural-network training on MPI clusters"};
   app.set_version_flag("--version", std::string("dtrain ") + dtrain::kVersion);
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes (every command, every rank; docs/exit-codes.md): 0 done; 1 a run-time failure (I/O, MPI, "
+      "a rank that died); 2 anything given that is wrong (command line, config, data, a checkpoint that does not "
+      "fit, a locked run directory or one with an earlier run); 3 stopped after a checkpoint on SIGTERM/SIGUSR1 "
+      "or --stop-after-steps. Errors are one line: dtrain: error: ...");
   register_data_commands(app);
   register_inspect_command(app);
   register_train_commands(app);

@@ -168,5 +168,8 @@ for ranks in 1 2; do
 done
 expect_cli_error typo_2_ranks "did you mean 'train'" 2 trian "$WORK/unknown_key.yaml"
 "$DTRAIN" --help >/dev/null || fail "--help exited $?"
-"$DTRAIN" train --help >/dev/null || fail "train --help exited $?"
+"$DTRAIN" train --help >"$WORK/help.txt" || fail "train --help exited $?"
+# --help states the exit codes these tests check (docs/exit-codes.md)
+grep -q "0 done; 1 a run-time failure .*; 2 anything given that is wrong .*; 3 stopped after a checkpoint" "$WORK/help.txt" ||
+  fail "train --help does not state the exit codes: $(tail -3 "$WORK/help.txt")"
 "$DTRAIN" --version >/dev/null || fail "--version exited $?"
