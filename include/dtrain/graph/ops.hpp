@@ -60,6 +60,8 @@ template <class T> NodeId log_softmax(Graph<T>& g, NodeId x);
 // New shape of the dims after the batch dimension (Keras' Reshape target_shape).
 template <class T> NodeId reshape(Graph<T>& g, NodeId x, const std::vector<std::int64_t>& target);
 template <class T> NodeId flatten(Graph<T>& g, NodeId x);  // [b, ...] -> [b, prod(...)]
+// A fixed-shape tensor (a parameter, no batch axis) to `shape`, same element count.
+template <class T> NodeId reshape_to(Graph<T>& g, NodeId x, const Shape& shape);
 template <class T> NodeId concat(Graph<T>& g, const std::vector<NodeId>& xs, int axis = -1);
 template <class T> NodeId slice(Graph<T>& g, NodeId x, int axis, std::int64_t begin, std::int64_t end);
 
@@ -114,5 +116,16 @@ template <class T>
 NodeId layer_norm(Graph<T>& g, NodeId x, NodeId gamma, NodeId beta, double epsilon = 1e-3);
 template <class T>
 NodeId rms_norm(Graph<T>& g, NodeId x, NodeId scale, double epsilon = 1e-6);
+
+// Scaled dot-product attention, fused (the core of Keras' MultiHeadAttention), in
+// Keras' projected layout [batch, time, heads, channels]:
+//   q [b, tq, h, d], k [b, tk, h, d], v [b, tk, h, dv] -> [b, tq, h, dv]
+//   out = softmax((q / sqrt(d)) · kᵀ over the keys) · v, per (batch, head).
+// causal: query i sees keys 0..i only (Keras' lower-triangular causal mask,
+// aligned at the top left when tq != tk). Backward recomputes the scores; only
+// the row maxima and sums (2·b·h·tq values) are kept from forward. Parallel over
+// (batch, head) pairs only: bitwise the same for any thread count.
+template <class T>
+NodeId scaled_dot_product_attention(Graph<T>& g, NodeId q, NodeId k, NodeId v, bool causal = false);
 
 }  // namespace dtrain::graph

@@ -61,6 +61,35 @@ class Reshape final : public Op<T> {
   std::string name_;
 };
 
+// A tensor without a batch axis (a parameter) -> `shape`, the same elements in
+// the same (row-major) order: Keras' [features, heads, key_dim] kernel as the
+// [features, heads·key_dim] matrix of one GEMM.
+template <class T>
+class ReshapeTo final : public Op<T> {
+ public:
+  explicit ReshapeTo(Shape shape) : shape_(std::move(shape)) {}
+  std::string name() const override { return "reshape_to"; }
+  Shape output_shape(std::span<const Shape> in) const override {
+    detail::expect_inputs(name(), in, 1);
+    for (int i = 0; i < in[0].rank(); ++i) {
+      if (in[0][i] == kBatch) throw_shape_error(name(), in, "needs a fixed shape (no batch axis)");
+    }
+    if (in[0].numel() != shape_.numel()) {
+      throw_shape_error(name(), in, "cannot reshape " + std::to_string(in[0].numel()) + " values to " + shape_.str());
+    }
+    return shape_;
+  }
+  void forward(const OpContext<T>& c) override {
+    std::memcpy(c.out.data, c.in[0].data, static_cast<std::size_t>(c.out.size()) * sizeof(T));
+  }
+  void backward(const OpContext<T>& c) override {
+    if (!c.din[0].empty()) add_into(c.din[0].data, c.dout.data, c.out.size());
+  }
+
+ private:
+  Shape shape_;
+};
+
 // View of a shape around an axis: [outer, d, inner].
 struct AxisSplit {
   std::int64_t outer = 1, d = 1, inner = 1;
@@ -172,6 +201,10 @@ NodeId reshape(Graph<T>& g, NodeId x, const std::vector<std::int64_t>& target) {
   return detail::add_op<T, Reshape<T>>(g, {x}, target, std::string("reshape"));
 }
 template <class T>
+NodeId reshape_to(Graph<T>& g, NodeId x, const Shape& shape) {
+  return detail::add_op<T, ReshapeTo<T>>(g, {x}, shape);
+}
+template <class T>
 NodeId flatten(Graph<T>& g, NodeId x) {
   return detail::add_op<T, Reshape<T>>(g, {x}, std::vector<std::int64_t>{-1}, std::string("flatten"));
 }
@@ -186,6 +219,7 @@ NodeId slice(Graph<T>& g, NodeId x, int axis, std::int64_t begin, std::int64_t e
 
 DTRAIN_INSTANTIATE_BUILDER(NodeId, reshape, NodeId, const std::vector<std::int64_t>&)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, flatten, NodeId)
+DTRAIN_INSTANTIATE_BUILDER(NodeId, reshape_to, NodeId, const Shape&)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, concat, const std::vector<NodeId>&, int)
 DTRAIN_INSTANTIATE_BUILDER(NodeId, slice, NodeId, int, std::int64_t, std::int64_t)
 

@@ -233,6 +233,10 @@ TEST(OpGradient, Reshape) {
   EXPECT_GRADIENTS_OK(check_gradients({{2, 12}}, [](auto& g, const Ids& in) {
     return graph::reshape(g, in[0], {3, -1});
   }));
+  // A fixed-shape tensor (a parameter) as a whole: [4, 2, 3] -> [4, 6] -> [24].
+  EXPECT_GRADIENTS_OK(check_gradients({{4, 2, 3}}, [](auto& g, const Ids& in) {
+    return graph::reshape_to(g, graph::reshape_to(g, in[0], Shape{4, 6}), Shape{24});
+  }));
 }
 
 TEST(OpGradient, ConcatOnEveryAxis) {
