@@ -1,6 +1,7 @@
 #include "dtrain/layers/factory.hpp"
 
 #include "dtrain/core/error.hpp"
+#include "dtrain/layers/attention.hpp"
 #include "dtrain/layers/conv.hpp"
 #include "dtrain/layers/core.hpp"
 #include "dtrain/layers/merge.hpp"
@@ -112,6 +113,24 @@ std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
   return std::make_shared<DropoutLayer>(o);
 }
 
+std::shared_ptr<Layer> multi_head_attention(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
+                "kernel_initializer", "bias_initializer", "use_causal_mask"},
+               owner);
+  MultiHeadAttentionOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.num_heads = c.get_int("num_heads", owner);
+  o.key_dim = c.get_int("key_dim", owner);
+  o.value_dim = c.get_int_or("value_dim", o.value_dim, owner);
+  o.dropout = c.get_double_or("dropout", o.dropout, owner);
+  o.use_bias = c.get_bool_or("use_bias", o.use_bias, owner);
+  o.output_shape = c.get_int_or("output_shape", o.output_shape, owner);
+  o.kernel_initializer = c.get_string_or("kernel_initializer", o.kernel_initializer, owner);
+  o.bias_initializer = c.get_string_or("bias_initializer", o.bias_initializer, owner);
+  o.use_causal_mask = c.get_bool_or("use_causal_mask", o.use_causal_mask, owner);
+  return std::make_shared<MultiHeadAttentionLayer>(o);
+}
+
 const std::vector<std::pair<std::string, Factory>>& table() {
   static const std::vector<std::pair<std::string, Factory>> kTable = {
       {"InputLayer",
@@ -136,6 +155,7 @@ const std::vector<std::pair<std::string, Factory>>& table() {
          return std::make_shared<ReshapeLayer>(c.get_ints("target_shape", owner), c.get_string_or("name", "", owner));
        }},
       {"Dropout", dropout},
+      {"MultiHeadAttention", multi_head_attention},
       {"Conv2D", conv2d},
       {"MaxPooling2D", pooling(true)},
       {"AveragePooling2D", pooling(false)},
