@@ -313,6 +313,39 @@ compile: {loss: mse}
   EXPECT_FALSE(c.layers[1].config.has("type"));
 }
 
+TEST_F(RunConfigTest, MultiHeadAttentionFromYamlSelfAndCross) {
+  // Self-attention in a layer list, use_causal_mask as a layer key (a call
+  // argument in Keras); then cross-attention in a DAG: inputs [query, value].
+  const auto c = load(R"(data: {file: d.h5}
+model:
+  nodes:
+    - Dense: {name: q, units: 6, inputs: [input]}
+    - MultiHeadAttention: {name: self, num_heads: 2, key_dim: 3, use_causal_mask: true, inputs: [input]}
+    - MultiHeadAttention: {name: cross, num_heads: 2, key_dim: 2, value_dim: 3, inputs: [q, self]}
+    - Dense: {name: out, units: 3, inputs: [cross]}
+compile: {loss: sparse_categorical_crossentropy, optimizer: sgd}
+)");
+  ASSERT_EQ(c.layers.size(), 5u);
+  EXPECT_EQ(c.layers[2].type, "MultiHeadAttention");
+  EXPECT_TRUE(c.layers[2].config.get_bool("use_causal_mask", ""));
+  EXPECT_EQ(c.layers[3].inbound, (std::vector<std::string>{"q", "self"}));
+  auto layers = c.layers;
+  layers.front().config.set("shape", std::vector<std::int64_t>{5, 4});
+  auto model = Model::from_records(layers, c.model_name, c.seed);
+  EXPECT_EQ(model.weight("self/query/kernel").shape, (Shape{4, 2, 3}));
+  EXPECT_EQ(model.weight("cross/query/kernel").shape, (Shape{6, 2, 2}));
+  EXPECT_EQ(model.weight("cross/value/kernel").shape, (Shape{4, 2, 3}));
+  EXPECT_EQ(model.weight("cross/attention_output/kernel").shape, (Shape{2, 3, 6}));
+  EXPECT_EQ(model.output_shape(), (Shape{graph::kBatch, 5, 3}));
+  expect_error(R"(data: {file: d.h5}
+model:
+  layers:
+    - MultiHeadAttention: {num_heads: 2, key_dim: 3, dropout: 0.1}
+compile: {loss: mse}
+)",
+               {"job.yaml:4: model.layers[0]: ", "dropout must be 0"});
+}
+
 TEST_F(RunConfigTest, DagNodesNameTheirInputs) {
   const auto c = load(R"(data: {file: d.h5}
 model:
