@@ -58,8 +58,8 @@ namespace {
 // [n, w]) -> [b, t, n, w], as one GEMM on the kernel seen as [f, n·w].
 template <class T>
 graph::NodeId project(graph::Graph<T>& g, graph::NodeId x, graph::NodeId kernel, graph::NodeId bias) {
-  const Shape& xs = g.shape(x);
-  const Shape& ks = g.shape(kernel);
+  const Shape xs = g.shape(x);  // copies: adding nodes may move the graph's shapes
+  const Shape ks = g.shape(kernel);
   const auto width = ks[1] * ks[2];
   auto y = graph::matmul(g, x, graph::reshape_to(g, kernel, Shape{ks[0], width}));
   if (bias >= 0) y = graph::bias_add(g, y, graph::reshape_to(g, bias, Shape{width}));

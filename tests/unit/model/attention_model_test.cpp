@@ -9,6 +9,7 @@
 #include "dtrain/model.hpp"
 #include "dtrain/optimizers/factory.hpp"
 #include "dtrain/optimizers/optimizer.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -98,7 +99,8 @@ TEST(AttentionModel, SaveAndLoadWeights) {
   auto a = train(causal_model(1), 1);
   auto trained = causal_model(1);
   std::copy(a.weights.begin(), a.weights.end(), trained.weights().begin());
-  const std::string path = ::testing::TempDir() + "/attention_weights.h5";
+  testing::ScratchDir dir;  // its own: a save removes stale temporaries of its directory
+  const std::string path = dir / "attention_weights.h5";
   trained.save_weights(path);
   auto fresh = causal_model(2);
   fresh.load_weights(path);
@@ -118,7 +120,8 @@ TEST(AttentionModel, CrossAttentionDagTrainsAndRoundTripsThroughSave) {
   EXPECT_EQ(m.weight("cross/query/kernel").shape, (Shape{8, 2, 3}));
   EXPECT_EQ(m.weight("cross/key/kernel").shape, (Shape{kFeatures, 2, 3}));
   EXPECT_EQ(m.weight("cross/value/kernel").shape, (Shape{kFeatures, 2, 4}));
-  const std::string path = ::testing::TempDir() + "/cross_attention_model.h5";
+  testing::ScratchDir dir;  // its own: a save removes stale temporaries of its directory
+  const std::string path = dir / "cross_attention_model.h5";
   m.save(path);
   auto back = Model::load(path);
   ASSERT_EQ(back.weights().size(), m.weights().size());
@@ -135,7 +138,8 @@ TEST(AttentionModel, CrossAttentionDagTrainsAndRoundTripsThroughSave) {
 
 TEST(AttentionModel, UseCausalMaskSurvivesModelSave) {
   auto m = causal_model(3);
-  const std::string path = ::testing::TempDir() + "/causal_attention_model.h5";
+  testing::ScratchDir dir;  // its own: a save removes stale temporaries of its directory
+  const std::string path = dir / "causal_attention_model.h5";
   m.save(path);
   auto back = Model::load(path);
   Tensor x, y;
