@@ -72,7 +72,9 @@ template <class T>
 graph::NodeId MultiHeadAttentionLayer::call_t(CallContext<T>& c, std::span<const graph::NodeId> in) const {
   const std::size_t stride = o_.use_bias ? 2 : 1;
   const auto kernel = [&](std::size_t part) { return c.params[part * stride]; };
-  const auto bias = [&](std::size_t part) { return o_.use_bias ? c.params[part * stride + 1] : graph::NodeId{-1}; };
+  const auto bias = [&](std::size_t part) {
+    return o_.use_bias ? c.params[part * stride + 1] : graph::NodeId{-1};
+  };
   const graph::NodeId query = in[0];
   const graph::NodeId value = in.size() > 1 ? in[1] : in[0];
   const graph::NodeId key = in.size() > 2 ? in[2] : value;

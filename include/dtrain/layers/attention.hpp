@@ -33,13 +33,13 @@ namespace dtrain::layers {
 struct MultiHeadAttentionOptions {
   std::int64_t num_heads = 0;
   std::int64_t key_dim = 0;
-  std::int64_t value_dim = 0;     // 0 (Keras None): key_dim
-  double dropout = 0.0;           // only 0 is supported (ArgumentError otherwise)
+  std::int64_t value_dim = 0;  // 0 (Keras None): key_dim
+  double dropout = 0.0;        // only 0 is supported (ArgumentError otherwise)
   bool use_bias = true;
   std::int64_t output_shape = 0;  // 0 (Keras None): the query's last dimension
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  bool use_causal_mask = false;   // query i attends to keys 0..i only
+  bool use_causal_mask = false;  // query i attends to keys 0..i only
   std::string name;
 };
 

@@ -137,8 +137,8 @@ class ScaledDotProductAttention final : public Op<T> {
   }
   // Row t of head hi in sample bi of a [b, t_len, h, width] tensor.
   template <class P>
-  static P* row(P* base, const Dims& n, std::int64_t t_len, std::int64_t width, std::int64_t bi, std::int64_t t,
-                std::int64_t hi) {
+  static P* row(P* base, const Dims& n, std::int64_t t_len, std::int64_t width, std::int64_t bi,
+                std::int64_t t, std::int64_t hi) {
     return base + ((bi * t_len + t) * n.h + hi) * width;
   }
   std::int64_t visible(const Dims& n, std::int64_t i) const { return causal_ ? std::min(n.tk, i + 1) : n.tk; }

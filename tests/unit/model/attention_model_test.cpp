@@ -147,7 +147,9 @@ TEST(AttentionModel, UseCausalMaskSurvivesModelSave) {
   const auto p1 = m.predict(x, 4), p2 = back.predict(x, 4);
   EXPECT_EQ(0, std::memcmp(p1.data(), p2.data(), static_cast<std::size_t>(p1.size()) * sizeof(float)));
   for (const auto& r : back.records()) {
-    if (r.type == "MultiHeadAttention") EXPECT_TRUE(r.config.get_bool("use_causal_mask", ""));
+    if (r.type == "MultiHeadAttention") {
+      EXPECT_TRUE(r.config.get_bool("use_causal_mask", ""));
+    }
   }
 }
 
