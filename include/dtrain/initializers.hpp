@@ -25,10 +25,15 @@ struct Initializer {
   double stddev = 0.05;    // random_normal
   double minval = -0.05;   // random_uniform
   double maxval = 0.05;    // random_uniform
+  // LSTM unit_forget_bias (Keras): after filling, elements [u, 2u) are ones
+  // (the forget gate's bias) when forget_units = u > 0.
+  std::int64_t forget_units = 0;
 };
 
 // Keras names: glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal,
-// lecun_uniform, zeros, ones, constant, random_normal, random_uniform.
+// lecun_uniform, zeros, ones, constant, random_normal, random_uniform, orthogonal
+// (Keras 3 Orthogonal, gain 1: a QR of normal draws, signs fixed by R's diagonal;
+// for rows < cols the rows are orthonormal, else the columns).
 Initializer parse(const std::string& name);
 const std::vector<std::string>& names();
 

@@ -3,6 +3,8 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/core/random.hpp"
 
+#include <Eigen/QR>
+
 #include <algorithm>
 #include <cmath>
 
@@ -40,12 +42,38 @@ void variance_scaling(View<T> out, double scale, double fan, bool uniform, Rng& 
   }
 }
 
+// Keras 3 Orthogonal(gain=1): a [max(rows, cols), min(rows, cols)] matrix of
+// N(0, 1) draws (rows = product of all dims but the last), its QR factorisation,
+// Q's columns multiplied by the signs of R's diagonal (so Q does not depend on
+// the QR algorithm's sign convention), transposed when rows < cols.
+template <class T>
+void orthogonal(View<T> out, Rng& rng) {
+  const auto& s = out.shape;
+  const std::int64_t cols = s.rank() == 0 ? 1 : s[s.rank() - 1];
+  const std::int64_t rows = cols == 0 ? 0 : out.size() / cols;
+  if (rows == 0 || cols == 0) return;
+  const auto m = std::max(rows, cols), n = std::min(rows, cols);
+  Eigen::MatrixXd a(m, n);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) a(i, j) = rng.normal();
+  }
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(a);
+  Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(m, n);
+  const Eigen::MatrixXd r = qr.matrixQR().topRows(n).template triangularView<Eigen::Upper>();
+  for (std::int64_t j = 0; j < n; ++j) {
+    if (r(j, j) < 0) q.col(j) *= -1.0;
+  }
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) out.data[i * cols + j] = static_cast<T>(rows < cols ? q(j, i) : q(i, j));
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& names() {
   static const std::vector<std::string> kNames = {
       "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "lecun_uniform",
-      "zeros",          "ones",          "constant",   "random_normal", "random_uniform"};
+      "zeros",          "ones",          "constant",   "random_normal", "random_uniform", "orthogonal"};
   return kNames;
 }
 
@@ -85,8 +113,14 @@ void fill(const Initializer& init, View<T> out, std::uint64_t seed) {
     for (std::int64_t i = 0; i < out.size(); ++i) out.data[i] = static_cast<T>(init.mean + init.stddev * rng.normal());
   } else if (n == "random_uniform") {
     for (std::int64_t i = 0; i < out.size(); ++i) out.data[i] = static_cast<T>(rng.uniform(init.minval, init.maxval));
+  } else if (n == "orthogonal") {
+    orthogonal(out, rng);
   } else {
     throw ArgumentError("unknown initializer '" + n + "'");
+  }
+  if (init.forget_units > 0) {
+    const auto end = std::min<std::int64_t>(out.size(), 2 * init.forget_units);
+    std::fill(out.data + std::min<std::int64_t>(out.size(), init.forget_units), out.data + end, T(1));
   }
 }
 

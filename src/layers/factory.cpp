@@ -6,6 +6,7 @@
 #include "dtrain/layers/core.hpp"
 #include "dtrain/layers/merge.hpp"
 #include "dtrain/layers/normalization.hpp"
+#include "dtrain/layers/recurrent.hpp"
 
 #include <functional>
 #include <utility>
@@ -104,6 +105,51 @@ std::shared_ptr<Layer> rms_norm(const Config& c, const std::string& owner) {
   return std::make_shared<RMSNormalizationLayer>(o);
 }
 
+// SimpleRNN, LSTM, GRU: the arguments the three share, read into any of their
+// option structs.
+template <class O>
+void recurrent_common(const Config& c, const std::string& owner, O& o) {
+  o.name = c.get_string_or("name", "", owner);
+  o.units = c.get_int("units", owner);
+  o.activation = c.get_string_or("activation", o.activation, owner);
+  o.use_bias = c.get_bool_or("use_bias", o.use_bias, owner);
+  o.kernel_initializer = c.get_string_or("kernel_initializer", o.kernel_initializer, owner);
+  o.recurrent_initializer = c.get_string_or("recurrent_initializer", o.recurrent_initializer, owner);
+  o.bias_initializer = c.get_string_or("bias_initializer", o.bias_initializer, owner);
+  o.return_sequences = c.get_bool_or("return_sequences", o.return_sequences, owner);
+}
+
+std::shared_ptr<Layer> simple_rnn(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+                "bias_initializer", "return_sequences"},
+               owner);
+  SimpleRNNOptions o;
+  recurrent_common(c, owner, o);
+  return std::make_shared<RecurrentLayer>(o);
+}
+
+std::shared_ptr<Layer> lstm(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+                "recurrent_initializer", "bias_initializer", "unit_forget_bias", "return_sequences"},
+               owner);
+  LSTMOptions o;
+  recurrent_common(c, owner, o);
+  o.recurrent_activation = c.get_string_or("recurrent_activation", o.recurrent_activation, owner);
+  o.unit_forget_bias = c.get_bool_or("unit_forget_bias", o.unit_forget_bias, owner);
+  return std::make_shared<RecurrentLayer>(o);
+}
+
+std::shared_ptr<Layer> gru(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+                "recurrent_initializer", "bias_initializer", "reset_after", "return_sequences"},
+               owner);
+  GRUOptions o;
+  recurrent_common(c, owner, o);
+  o.recurrent_activation = c.get_string_or("recurrent_activation", o.recurrent_activation, owner);
+  o.reset_after = c.get_bool_or("reset_after", o.reset_after, owner);
+  return std::make_shared<RecurrentLayer>(o);
+}
+
 std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
   c.check_keys({"name", "rate", "seed"}, owner);
   DropoutOptions o;
@@ -167,6 +213,9 @@ const std::vector<std::pair<std::string, Factory>>& table() {
       {"BatchNormalization", batch_norm},
       {"LayerNormalization", layer_norm},
       {"RMSNormalization", rms_norm},
+      {"SimpleRNN", simple_rnn},
+      {"LSTM", lstm},
+      {"GRU", gru},
       {"Add",
        [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
          c.check_keys({"name"}, owner);

@@ -128,4 +128,29 @@ NodeId rms_norm(Graph<T>& g, NodeId x, NodeId scale, double epsilon = 1e-6);
 template <class T>
 NodeId scaled_dot_product_attention(Graph<T>& g, NodeId q, NodeId k, NodeId v, bool causal = false);
 
+// Recurrent layers over x [batch, time, features] (Keras 3 SimpleRNN, LSTM, GRU
+// with reset_after=True; formulas and workspace in src/graph/ops/recurrent.cpp).
+// kernel [features, G*units], recurrent_kernel [units, G*units] with G = 1, 4
+// (gates i, f, c, o) or 3 (z, r, h); bias [G*units], for gru [2, 3*units] (input
+// bias, recurrent bias), or -1 for none. The state starts at zero. Output
+// [batch, time, units] with return_sequences, else the last state [batch, units].
+// Backward is backpropagation through time; the input projection and the kernel
+// gradients are single GEMMs over all batch*time rows, the recurrent product one
+// GEMM per step. Results do not depend on the thread count.
+enum class RecurrentActivation { kTanh, kSigmoid, kRelu, kLinear };
+// "tanh" | "sigmoid" | "relu" | "linear" (or ""), else ArgumentError.
+RecurrentActivation parse_recurrent_activation(const std::string& name);
+struct RecurrentOptions {
+  RecurrentActivation activation = RecurrentActivation::kTanh;
+  RecurrentActivation recurrent_activation = RecurrentActivation::kSigmoid;  // lstm, gru
+  bool return_sequences = false;
+  bool use_bias = true;  // set by the builders from bias >= 0
+};
+template <class T>
+NodeId simple_rnn(Graph<T>& g, NodeId x, NodeId kernel, NodeId recurrent_kernel, NodeId bias, RecurrentOptions o);
+template <class T>
+NodeId lstm(Graph<T>& g, NodeId x, NodeId kernel, NodeId recurrent_kernel, NodeId bias, RecurrentOptions o);
+template <class T>
+NodeId gru(Graph<T>& g, NodeId x, NodeId kernel, NodeId recurrent_kernel, NodeId bias, RecurrentOptions o);
+
 }  // namespace dtrain::graph

@@ -300,6 +300,46 @@ compile: {loss: mse}
                {"job.yaml:4: model.layers[0]: ", "only axis=-1"});
 }
 
+TEST_F(RunConfigTest, RecurrentLayersByKerasNameBuildAndTrainOneStep) {
+  const auto c = load(R"(data: {file: d.h5}
+model:
+  layers:
+    - SimpleRNN: {units: 4, return_sequences: true}
+    - GRU: {units: 3, return_sequences: true, recurrent_activation: tanh}
+    - LSTM: {units: 5, unit_forget_bias: false}
+    - Dense: {units: 3, activation: softmax}
+compile: {loss: sparse_categorical_crossentropy, optimizer: sgd}
+)");
+  ASSERT_EQ(c.layers.size(), 5u);
+  EXPECT_EQ(c.layers[1].type, "SimpleRNN");
+  EXPECT_EQ(c.layers[1].config.get_string("name", ""), "simple_rnn");
+  EXPECT_EQ(c.layers[2].config.get_string("name", ""), "gru");
+  EXPECT_EQ(c.layers[3].config.get_string("name", ""), "lstm");
+  EXPECT_FALSE(c.layers[3].config.get_bool("unit_forget_bias", ""));
+
+  // The input shape from the data ([time, features]), then one step on 6 rows.
+  auto layers = c.layers;
+  layers.front().config.set("shape", std::vector<std::int64_t>{5, 2});
+  auto model = Model::from_records(layers, c.model_name, c.seed);
+  model.compile({.loss = c.loss, .optimizer_config = c.optimizer});
+  EXPECT_EQ(model.weight("gru/bias").shape, (Shape{2, 9}));
+  EXPECT_EQ(model.weight("lstm/bias").data[5], 0.0f);  // unit_forget_bias: false
+  Tensor x({6, 5, 2}), y({6});
+  for (std::int64_t i = 0; i < 60; ++i) x[i] = static_cast<float>(std::sin(0.9 * static_cast<double>(i)));
+  for (std::int64_t i = 0; i < 6; ++i) y[i] = static_cast<float>(i % 3);
+  const auto history = model.fit(x, y, {.batch_size = 6, .epochs = 1, .shuffle = false, .verbose = 0});
+  EXPECT_EQ(model.global_step(), 1);
+  EXPECT_TRUE(std::isfinite(history.values("loss").back())) << history.values("loss").back();
+
+  expect_error(R"(data: {file: d.h5}
+model:
+  layers:
+    - GRU: {units: 4, reset_after: false}
+compile: {loss: mse}
+)",
+               {"job.yaml:4: model.layers[0]: ", "reset_after"});
+}
+
 TEST_F(RunConfigTest, ALayerMayNameItsTypeWithATypeKey) {
   const auto c = load(R"(data: {file: d.h5}
 model:

@@ -94,5 +94,32 @@ TEST(Initializers, UnknownNameListsTheValidOnes) {
   }
 }
 
+// Keras Orthogonal: square and tall kernels have orthonormal columns, wide ones
+// (LSTM's recurrent kernel [u, 4u]) orthonormal rows.
+TEST(Initializers, OrthogonalRowsOrColumnsAreOrthonormal) {
+  for (const Shape& s : {Shape{6, 6}, Shape{12, 3}, Shape{5, 20}}) {
+    const auto t = filled("orthogonal", s, 3);
+    const auto rows = s[0], cols = s[1];
+    const bool wide = rows < cols;
+    const auto n = wide ? rows : cols, len = wide ? cols : rows;
+    const auto at = [&](std::int64_t v, std::int64_t k) { return wide ? t[v * cols + k] : t[k * cols + v]; };
+    for (std::int64_t a = 0; a < n; ++a) {
+      for (std::int64_t b = 0; b < n; ++b) {
+        double dot = 0;
+        for (std::int64_t k = 0; k < len; ++k) dot += static_cast<double>(at(a, k)) * at(b, k);
+        EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-5) << s.str() << " " << a << "," << b;
+      }
+    }
+  }
+}
+
+TEST(Initializers, ForgetUnitsSetTheSecondQuarterToOne) {
+  auto init = initializers::parse("zeros");
+  init.forget_units = 3;
+  Tensor t(Shape{12});
+  initializers::fill(init, t.view(), 1);
+  for (std::int64_t i = 0; i < 12; ++i) EXPECT_EQ(t[i], i >= 3 && i < 6 ? 1.0f : 0.0f) << i;
+}
+
 }  // namespace
 }  // namespace dtrain
