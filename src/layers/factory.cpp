@@ -3,6 +3,7 @@
 #include "dtrain/core/error.hpp"
 #include "dtrain/layers/conv.hpp"
 #include "dtrain/layers/core.hpp"
+#include "dtrain/layers/embedding.hpp"
 #include "dtrain/layers/merge.hpp"
 #include "dtrain/layers/normalization.hpp"
 
@@ -103,6 +104,16 @@ std::shared_ptr<Layer> rms_norm(const Config& c, const std::string& owner) {
   return std::make_shared<RMSNormalizationLayer>(o);
 }
 
+std::shared_ptr<Layer> embedding(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "input_dim", "output_dim", "embeddings_initializer"}, owner);
+  EmbeddingOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.input_dim = c.get_int("input_dim", owner);
+  o.output_dim = c.get_int("output_dim", owner);
+  o.embeddings_initializer = c.get_string_or("embeddings_initializer", o.embeddings_initializer, owner);
+  return std::make_shared<EmbeddingLayer>(o);
+}
+
 std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
   c.check_keys({"name", "rate", "seed"}, owner);
   DropoutOptions o;
@@ -144,6 +155,17 @@ const std::vector<std::pair<std::string, Factory>>& table() {
          c.check_keys({"name"}, owner);
          return std::make_shared<GlobalAveragePooling2DLayer>(c.get_string_or("name", "", owner));
        }},
+      {"GlobalAveragePooling1D",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "data_format"}, owner);
+         const auto format = c.get_string_or("data_format", "channels_last", owner);
+         if (format != "channels_last") {
+           throw ArgumentError(owner + ": data_format must be 'channels_last' (the only layout dtrain has), got '" +
+                               format + "'");
+         }
+         return std::make_shared<GlobalAveragePooling1DLayer>(c.get_string_or("name", "", owner));
+       }},
+      {"Embedding", embedding},
       {"BatchNormalization", batch_norm},
       {"LayerNormalization", layer_norm},
       {"RMSNormalization", rms_norm},
