@@ -54,18 +54,21 @@ Shape GlobalAveragePooling1DLayer::do_build(std::span<const Shape> in) {
 }
 
 template <class T>
-graph::NodeId GlobalAveragePooling1DLayer::call_t(CallContext<T>& c, std::span<const graph::NodeId> in) const {
+graph::NodeId GlobalAveragePooling1DLayer::call_t(CallContext<T>& c,
+                                                  std::span<const graph::NodeId> in) const {
   return graph::mean(c.g, in[0], 1);
 }
 
 Config GlobalAveragePooling1DLayer::config() const { return Config().set("name", name()); }
 
-LayerHandle Embedding(EmbeddingOptions o) { return LayerHandle(std::make_shared<EmbeddingLayer>(std::move(o))); }
+LayerHandle Embedding(EmbeddingOptions o) {
+  return LayerHandle(std::make_shared<EmbeddingLayer>(std::move(o)));
+}
 LayerHandle GlobalAveragePooling1D(const std::string& name) {
   return LayerHandle(std::make_shared<GlobalAveragePooling1DLayer>(name));
 }
 
-#define DTRAIN_INSTANTIATE_CALL(L)                                                                       \
+#define DTRAIN_INSTANTIATE_CALL(L)                                                                    \
   template graph::NodeId L::call_t<float>(CallContext<float>&, std::span<const graph::NodeId>) const; \
   template graph::NodeId L::call_t<double>(CallContext<double>&, std::span<const graph::NodeId>) const;
 DTRAIN_INSTANTIATE_CALL(EmbeddingLayer)

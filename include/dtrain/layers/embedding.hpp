@@ -20,8 +20,8 @@ namespace dtrain::layers {
 inline constexpr std::int64_t kMaxEmbeddingRows = std::int64_t{1} << 24;
 
 struct EmbeddingOptions {
-  std::int64_t input_dim = 0;   // vocabulary size: ids in [0, input_dim)
-  std::int64_t output_dim = 0;  // vector size
+  std::int64_t input_dim = 0;                      // vocabulary size: ids in [0, input_dim)
+  std::int64_t output_dim = 0;                     // vector size
   std::string embeddings_initializer = "uniform";  // Keras: RandomUniform(-0.05, 0.05)
   std::string name;
 };

@@ -1,9 +1,9 @@
 // embedding: a row lookup (gather) with a sparse, deterministic row-update backward.
-#include "common.hpp"
-#include "dtrain/graph/ops.hpp"
-
 #include <algorithm>
 #include <cmath>
+
+#include "common.hpp"
+#include "dtrain/graph/ops.hpp"
 
 namespace dtrain::graph {
 namespace {

@@ -3,16 +3,17 @@
 // (repeated token ids in a batch), forward values against
 // tests/reference/embedding_reference.py, Keras' weight name and defaults, the
 // error for a bad token id, and construction from the layer table.
-#include "dtrain/core/error.hpp"
-#include "dtrain/graph/ops.hpp"
 #include "dtrain/layers/embedding.hpp"
-#include "dtrain/layers/factory.hpp"
-#include "support/grad_check.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "dtrain/core/error.hpp"
+#include "dtrain/graph/ops.hpp"
+#include "dtrain/layers/factory.hpp"
+#include "support/grad_check.hpp"
 
 namespace dtrain {
 namespace {
@@ -20,11 +21,15 @@ namespace {
 using graph::NodeId;
 
 // ---- reference values (printed by tests/reference/embedding_reference.py) ---------
-const std::vector<double> kTable = {0.5,  -1.25, 2.0,  0.125, -0.3, 0.7, 1.1,  -2.2, 3.0, 0.0,
-                                    -0.6, 0.45,  0.01, -0.02, 0.03, -0.04, 1.5, 2.5, -3.5, 4.5};
+const std::vector<double> kTable = {0.5,  -1.25, 2.0,  0.125, -0.3, 0.7,   1.1, -2.2, 3.0,  0.0,
+                                    -0.6, 0.45,  0.01, -0.02, 0.03, -0.04, 1.5, 2.5,  -3.5, 4.5};
 const std::vector<double> kIds = {0, 2, 2, 4, 1, 4};
-const std::vector<double> kEmbeddingOut = {0.5, -1.25, 2.0, 0.125, 3.0, 0.0, -0.6, 0.45, 3.0, 0.0, -0.6, 0.45, 1.5, 2.5, -3.5, 4.5, -0.3, 0.7, 1.1, -2.2, 1.5, 2.5, -3.5, 4.5};
-const std::vector<double> kPooledOut = {2.1666666666666665, -0.4166666666666667, 0.26666666666666666, 0.3416666666666666, 0.9, 1.9000000000000001, -1.9666666666666668, 2.2666666666666666};
+const std::vector<double> kEmbeddingOut = {0.5,  -1.25, 2.0,  0.125, 3.0, 0.0, -0.6, 0.45,
+                                           3.0,  0.0,   -0.6, 0.45,  1.5, 2.5, -3.5, 4.5,
+                                           -0.3, 0.7,   1.1,  -2.2,  1.5, 2.5, -3.5, 4.5};
+const std::vector<double> kPooledOut = {
+    2.1666666666666665, -0.4166666666666667, 0.26666666666666666, 0.3416666666666666, 0.9,
+    1.9000000000000001, -1.9666666666666668, 2.2666666666666666};
 
 // Runs Embedding(5, 4) [-> GlobalAveragePooling1D] on kIds [2, 3] with kTable.
 std::vector<double> run_forward(bool pool, const std::vector<double>& ids = kIds) {
@@ -104,8 +109,9 @@ TEST(Embedding, BadTokenIdNamesLayerRowAndValue) {
       const std::string w = e.what();
       EXPECT_NE(w.find("Embedding 'emb'"), std::string::npos) << w;
       EXPECT_NE(w.find("batch row 1"), std::string::npos) << w;
-      EXPECT_NE(w.find("token id " + (bad == 1.5 ? std::string("1.5") : std::to_string(static_cast<int>(bad)))),
-                std::string::npos)
+      EXPECT_NE(
+          w.find("token id " + (bad == 1.5 ? std::string("1.5") : std::to_string(static_cast<int>(bad)))),
+          std::string::npos)
           << w;
       EXPECT_NE(w.find("[0, 5)"), std::string::npos) << w;
     }
@@ -164,10 +170,11 @@ TEST(GlobalAveragePooling1DGradient, AgainstFiniteDifferences) {
   layers::GlobalAveragePooling1DLayer gap;
   const std::vector<Shape> in{{3, 5, 4}};
   EXPECT_EQ(gap.build(in), (Shape{3, 4}));
-  const auto r = testing::check_gradients({{3, 5, 4}}, [&](graph::Graph<double>& g, const std::vector<NodeId>& xs) {
-    layers::CallContext<double> none{g, {}, 0};
-    return gap.call(none, xs);
-  });
+  const auto r =
+      testing::check_gradients({{3, 5, 4}}, [&](graph::Graph<double>& g, const std::vector<NodeId>& xs) {
+        layers::CallContext<double> none{g, {}, 0};
+        return gap.call(none, xs);
+      });
   EXPECT_TRUE(testing::gradients_ok(r));
   EXPECT_EQ(r.checked, 60u);
 }
