@@ -208,6 +208,27 @@ void validate_rows(const DatasetInfo& info, const SplitInfo& split, std::int64_t
   }
 }
 
+void check_token_ids(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin, std::int64_t end,
+                     std::int64_t limit, const std::string& user) {
+  RowSource source(info, split, RowSource::Access::kSequential);
+  const auto features = split.features();
+  const auto block = std::max<std::int64_t>(1, kScanBytes / (features * static_cast<std::int64_t>(sizeof(float))));
+  std::vector<float> x(static_cast<std::size_t>(std::min(block, end - begin) * features));
+  std::vector<float> y(static_cast<std::size_t>(std::min(block, end - begin) * split.targets));
+  for (std::int64_t at = begin; at < end; at += block) {
+    const auto n = std::min(block, end - at);
+    source.read_block(at, n, x.data(), y.data());
+    for (std::int64_t i = 0; i < n * features; ++i) {
+      const float v = x[static_cast<std::size_t>(i)];
+      if (v >= 0.0f && v < static_cast<float>(limit) && v == std::floor(v)) continue;
+      const std::string value = v == std::floor(v) ? std::to_string(static_cast<long long>(v)) : std::to_string(v);
+      throw DataError(user + ": " + info.path + " " + split.x_path() + " row " + std::to_string(at + i / features) +
+                      " (column " + std::to_string(i % features) + "): token id " + value + " outside [0, " +
+                      std::to_string(limit) + ")");
+    }
+  }
+}
+
 void validate_dataset(const DatasetInfo& info) {
   for (const auto& s : info.splits) validate_rows(info, s, 0, s.rows);
 }

@@ -92,6 +92,13 @@ void validate_dataset(const DatasetInfo& info);
 void validate_rows(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin,
                    std::int64_t end);
 
+// Token ids for an Embedding of `limit` rows: streams x of rows [begin, end) of a
+// split (a rank checks its stripe) and throws DataError at the first value that is
+// not a whole number in [0, limit): "<user>: <file> /train/x row R (column C): token
+// id V outside [0, limit)". `user` names the layer, e.g. "Embedding 'embedding'".
+void check_token_ids(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin, std::int64_t end,
+                     std::int64_t limit, const std::string& user);
+
 // Number of rows per class id of a classification split (streams y).
 std::vector<std::int64_t> class_histogram(const DatasetInfo& info, const std::string& split);
 
