@@ -44,7 +44,9 @@ void check_labels_fit(const RunConfig& cfg, const TrainArgs& args, const Model& 
                             ", output " + sample.str() + ")";
   const std::string loss_key = where(cfg, args, "compile.loss");
   const bool class_ids = split.task == data::Task::kClassification;
-  const std::string held = class_ids ? "holds class ids ([" + std::to_string(split.rows) + "], " +
+  const bool per_token = class_ids && split.y_rank == 2;  // y [N, t]: one class id per token
+  const std::string held = class_ids ? "holds class ids ([" + std::to_string(split.rows) +
+                                           (per_token ? ", " + std::to_string(split.targets) : "") + "], " +
                                            std::to_string(data.num_classes) + " classes)"
                                      : "holds float targets ([" + std::to_string(split.rows) + ", " +
                                            std::to_string(split.targets) + "])";
@@ -53,6 +55,14 @@ void check_labels_fit(const RunConfig& cfg, const TrainArgs& args, const Model& 
       throw ArgumentError(loss_key + ": " + loss + " needs integer class ids, but " + labels + " " + held +
                           "; use mean_squared_error (or another regression loss), or categorical_crossentropy for "
                           "one-hot targets");
+    }
+    if (per_token) {
+      if (sample.rank() != 2 || sample[0] != split.targets || sample[1] != data.num_classes) {
+        throw ArgumentError(layer + " does not fit " + labels + ", which " + held + ": " + loss +
+                            " needs an output [" + std::to_string(split.targets) + ", " +
+                            std::to_string(data.num_classes) + "], one unit per class for every token");
+      }
+      return;
     }
     if (sample.rank() != 1 || sample[0] != data.num_classes) {
       throw ArgumentError(layer + " does not fit " + labels + ", which " + held + ": " + loss +
@@ -66,7 +76,7 @@ void check_labels_fit(const RunConfig& cfg, const TrainArgs& args, const Model& 
       throw ArgumentError(loss_key + ": " + loss + " needs one-hot float targets [N, classes], but " + labels +
                           " " + held + "; use sparse_categorical_crossentropy");
     }
-    if (sample.numel() != 1) {
+    if (sample.numel() != split.targets) {
       throw ArgumentError(layer + " does not fit " + labels + ", which " + held + ": " + loss +
                           " compares the output with a label of the same shape; for class ids use "
                           "sparse_categorical_crossentropy with an output of one unit per class");
@@ -117,6 +127,24 @@ void check_monitors(const RunConfig& cfg, const TrainArgs& args, const Model& mo
 }
 
 }  // namespace
+
+void check_token_ids(const RunConfig& cfg, const Model& model, const data::DatasetInfo& data, int rank,
+                     int world_size) {
+  const auto records = model.records();
+  if (records.empty()) return;
+  const std::string input = records.front().config.get_string_or("name", "", "model");
+  for (const auto& r : records) {
+    if (r.type != "Embedding" || r.inbound.size() != 1 || r.inbound[0] != input) continue;
+    const std::string user = "Embedding '" + r.config.get_string_or("name", "embedding", "model") + "'";
+    const auto limit = r.config.get_int("input_dim", user);
+    for (const auto& name : {cfg.data.train, cfg.data.validation}) {
+      if (name.empty() || !data.find(name)) continue;
+      const auto& split = data.split(name);
+      data::check_token_ids(data, split, split.rows * rank / world_size, split.rows * (rank + 1) / world_size, limit,
+                            user);
+    }
+  }
+}
 
 void check_run(const RunConfig& cfg, const TrainArgs& args, const Model& model, const data::DatasetInfo& data,
                int world_size) {

@@ -29,4 +29,11 @@ namespace dtrain::cli {
 void check_run(const RunConfig& cfg, const TrainArgs& args, const Model& model, const data::DatasetInfo& data,
                int world_size);
 
+// When the model's input feeds an Embedding: this rank's stripe of x in the
+// training and validation splits holds only token ids in [0, input_dim) (the
+// error names the layer, the file, the dataset, the row and the value). Ranks
+// check disjoint stripes; the caller makes every rank agree.
+void check_token_ids(const RunConfig& cfg, const Model& model, const data::DatasetInfo& data, int rank,
+                     int world_size);
+
 }  // namespace dtrain::cli

@@ -189,6 +189,7 @@ int run_train(const TrainArgs& args) {
         model->set_reduce_transport(cfg.transport);
         model->compile({.loss = cfg.loss, .metrics = cfg.metrics, .optimizer_config = cfg.optimizer});
         check_run(cfg, args, *model, train->reader().dataset(), comm.size());
+        check_token_ids(cfg, *model, train->reader().dataset(), comm.rank(), comm.size());
         // Labels that cannot fit the model's output are an input error, found before
         // the run directory is made (e.g. Dense after Conv2D without Flatten).
         Shape labels{model->output_shape()[0]};  // the symbolic batch axis

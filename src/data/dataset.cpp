@@ -49,9 +49,11 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
       throw DataError(path + ": " + s.x_path() + ": attribute 'scale' must be a positive number");
     }
     s.scale = static_cast<float>(*scale);
+  } else if (xclass == H5T_INTEGER && xsize == 4 && H5Tget_sign(xt.get()) == H5T_SGN_2) {
+    s.x_type = StorageType::kInt32;  // token ids, for Embedding
   } else {
     throw DataError(path + ": " + s.x_path() + " has unsupported dtype " + hdf5::dtype_text(x.get()) +
-                    " (expected float32, float64, or uint8 with a 'scale' attribute)");
+                    " (expected float32, float64, int32 token ids, or uint8 with a 'scale' attribute)");
   }
 
   hdf5::Datatype yt(H5Dget_type(y.get()));
@@ -60,10 +62,13 @@ SplitInfo read_split(hid_t file, const std::string& path, const std::string& nam
   const auto yclass = H5Tget_class(yt.get());
   if (yclass == H5T_INTEGER) {
     s.task = Task::kClassification;
-    if (yd.size() != 1) {
+    // [N]: one class id per row; [N, t]: one per token (next-token labels).
+    if (yd.size() != 1 && yd.size() != 2) {
       throw DataError(path + ": " + s.y_path() + " has shape " + hdf5::dims_text(yd) +
-                      ", expected [N] class ids");
+                      ", expected [N] or [N, t] class ids");
     }
+    s.targets = yd.size() == 2 ? yd[1] : 1;
+    if (s.targets < 1) throw DataError(path + ": " + s.y_path() + " has no label columns");
   } else if (yclass == H5T_FLOAT) {
     s.task = Task::kRegression;
     if (yd.size() != 1 && yd.size() != 2) {
@@ -98,6 +103,8 @@ const char* storage_type_name(StorageType t) {
       return "float64";
     case StorageType::kUint8:
       return "uint8";
+    case StorageType::kInt32:
+      return "int32";
   }
   return "?";
 }
@@ -171,7 +178,7 @@ DatasetInfo read_dataset_info(const std::string& path) {
                       info.splits.front().x_path() + " rows are " +
                       info.splits.front().sample_shape.str());
     }
-    if (s.targets != info.splits.front().targets) {
+    if (s.targets != info.splits.front().targets || s.y_rank != info.splits.front().y_rank) {
       throw DataError(path + ": " + s.y_path() + " has " + std::to_string(s.targets) +
                       " target columns but " + info.splits.front().y_path() + " has " +
                       std::to_string(info.splits.front().targets));
@@ -201,6 +208,27 @@ void validate_rows(const DatasetInfo& info, const SplitInfo& split, std::int64_t
   }
 }
 
+void check_token_ids(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin, std::int64_t end,
+                     std::int64_t limit, const std::string& user) {
+  RowSource source(info, split, RowSource::Access::kSequential);
+  const auto features = split.features();
+  const auto block = std::max<std::int64_t>(1, kScanBytes / (features * static_cast<std::int64_t>(sizeof(float))));
+  std::vector<float> x(static_cast<std::size_t>(std::min(block, end - begin) * features));
+  std::vector<float> y(static_cast<std::size_t>(std::min(block, end - begin) * split.targets));
+  for (std::int64_t at = begin; at < end; at += block) {
+    const auto n = std::min(block, end - at);
+    source.read_block(at, n, x.data(), y.data());
+    for (std::int64_t i = 0; i < n * features; ++i) {
+      const float v = x[static_cast<std::size_t>(i)];
+      if (v >= 0.0f && v < static_cast<float>(limit) && v == std::floor(v)) continue;
+      const std::string value = v == std::floor(v) ? std::to_string(static_cast<long long>(v)) : std::to_string(v);
+      throw DataError(user + ": " + info.path + " " + split.x_path() + " row " + std::to_string(at + i / features) +
+                      " (column " + std::to_string(i % features) + "): token id " + value + " outside [0, " +
+                      std::to_string(limit) + ")");
+    }
+  }
+}
+
 void validate_dataset(const DatasetInfo& info) {
   for (const auto& s : info.splits) validate_rows(info, s, 0, s.rows);
 }
@@ -213,11 +241,11 @@ std::vector<std::int64_t> class_histogram(const DatasetInfo& info, const std::st
   RowSource source(info, split, RowSource::Access::kSequential);
   std::vector<std::int64_t> hist(static_cast<std::size_t>(info.num_classes), 0);
   constexpr std::int64_t kBlock = 1 << 16;
-  std::vector<std::int64_t> labels(static_cast<std::size_t>(std::min(kBlock, split.rows)));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(std::min(kBlock, split.rows) * split.targets));
   for (std::int64_t at = 0; at < split.rows; at += kBlock) {
     const auto n = std::min(kBlock, split.rows - at);
     source.read_labels(at, n, labels.data());
-    for (std::int64_t i = 0; i < n; ++i) ++hist[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
+    for (std::int64_t i = 0; i < n * split.targets; ++i) ++hist[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
   }
   return hist;
 }

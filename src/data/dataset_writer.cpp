@@ -59,16 +59,22 @@ SplitWriter::SplitWriter(hid_t file, const std::string& name, StorageType x_type
     : group_(make_group(file, name)),
       x_type_(x_type),
       task_(task),
-      x_(group_.get(), "x", x_type == StorageType::kUint8 ? H5T_STD_U8LE : H5T_IEEE_F32LE,
+      x_(group_.get(), "x",
+         x_type == StorageType::kUint8   ? H5T_STD_U8LE
+         : x_type == StorageType::kInt32 ? H5T_STD_I32LE
+                                         : H5T_IEEE_F32LE,
          sample_shape),
       y_(group_.get(), "y", task == Task::kClassification ? H5T_STD_I64LE : H5T_IEEE_F32LE,
-         task == Task::kClassification ? Shape{} : Shape{targets}) {
+         task == Task::kClassification && targets == 1 ? Shape{} : Shape{targets}) {
   if (x_type == StorageType::kFloat64) throw ArgumentError("SplitWriter: x is written as float32 or uint8");
   if (x_type == StorageType::kUint8) hdf5::write_attribute(x_.get(), "scale", scale, write_errors());
 }
 
 void SplitWriter::append(const void* x, const void* y, std::int64_t rows) {
-  x_.append(x, rows, x_type_ == StorageType::kUint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT);
+  x_.append(x, rows,
+            x_type_ == StorageType::kUint8   ? H5T_NATIVE_UINT8
+            : x_type_ == StorageType::kInt32 ? H5T_NATIVE_INT32
+                                             : H5T_NATIVE_FLOAT);
   y_.append(y, rows, task_ == Task::kClassification ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT);
 }
 

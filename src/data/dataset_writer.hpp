@@ -43,7 +43,7 @@ class AtomicOutput {
 
 // One group (/train, ...; "" for the root of an unsplit file) being written.
 // x is appended in its storage type (uint8 or float32), y as int64 class ids or
-// float32 targets [rows, targets].
+// float32 targets [rows, targets]; class ids [rows] (targets 1) or [rows, targets] per token.
 class SplitWriter {
  public:
   SplitWriter(hid_t file, const std::string& name, StorageType x_type, const Shape& sample_shape,

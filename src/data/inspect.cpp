@@ -102,9 +102,11 @@ void describe_dataset(const DatasetInfo& info, std::ostream& out) {
     out << "  " << group << "  " << s.rows << " rows (" << pct << ")\n";
     out << "    x  " << storage_type_name(s.x_type) << " " << xs.str();
     if (s.x_type == StorageType::kUint8) out << "  scale " << s.scale << " (read as float32 = stored * scale)";
+    if (s.x_type == StorageType::kInt32) out << "  token ids (read as float32, exact below 2^24)";
     out << '\n';
     if (s.task == Task::kClassification) {
-      out << "    y  " << s.y_dtype << " [" << s.rows << "] class ids\n";
+      out << "    y  " << s.y_dtype << " [" << s.rows << (s.y_rank == 2 ? ", " + std::to_string(s.targets) : "")
+          << "] class ids" << (s.y_rank == 2 ? " (one per token)" : "") << '\n';
       const auto hist = class_histogram(info, s.name);
       out << "    classes:";
       for (std::size_t c = 0; c < hist.size(); ++c) {

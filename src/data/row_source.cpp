@@ -12,6 +12,9 @@
 namespace dtrain::data {
 namespace {
 
+// Whole numbers below this are exact in float (2^24).
+constexpr std::int64_t kExactIntLimit = std::int64_t{1} << 24;
+
 std::int64_t row_at(std::span<const rows::Run> runs, std::int64_t j) {
   for (const auto& r : runs) {
     if (j < r.count) return r.first + j;
@@ -49,9 +52,8 @@ RowSource::RowSource(const DatasetInfo& info, const SplitInfo& split, Access acc
   x_ = hdf5::open_dataset(file_.get(), split_.x_path(), read_errors(path_), dapl.get());
   y_ = hdf5::open_dataset(file_.get(), split_.y_path(), read_errors(path_), dapl.get());
   if (direct) x_direct_ = rows::DirectRows::open(path_, file_.get(), x_.get(), x_memtype());
-  y_row_bytes_ = split_.task == Task::kClassification
-                     ? sizeof(std::int64_t)
-                     : sizeof(float) * static_cast<std::size_t>(split_.targets);
+  y_row_bytes_ = (split_.task == Task::kClassification ? sizeof(std::int64_t) : sizeof(float)) *
+                 static_cast<std::size_t>(split_.targets);
   if (access == Access::kRandom) {
     std::vector<unsigned char> all(static_cast<std::size_t>(split_.rows) * y_row_bytes_);
     const rows::Run run{0, split_.rows};
@@ -73,7 +75,9 @@ RowSource::RowSource(const DatasetInfo& info, const SplitInfo& split, Access acc
 }
 
 hid_t RowSource::x_memtype() const {
-  return split_.x_type == StorageType::kUint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT;
+  if (split_.x_type == StorageType::kUint8) return H5T_NATIVE_UINT8;
+  if (split_.x_type == StorageType::kInt32) return H5T_NATIVE_INT32;
+  return H5T_NATIVE_FLOAT;
 }
 
 hid_t RowSource::y_memtype() const {
@@ -93,13 +97,16 @@ void RowSource::read_checked(std::span<const rows::Run> runs, std::int64_t rows)
   if (split_.x_type == StorageType::kUint8) {
     x_bytes_.resize(n * features);
     x = x_bytes_.data();
+  } else if (split_.x_type == StorageType::kInt32) {
+    x_ints_.resize(n * features);
+    x = x_ints_.data();
   } else {
     x_floats_.resize(n * features);
     x = x_floats_.data();
   }
   void* y = nullptr;
   if (split_.task == Task::kClassification) {
-    y_ids_.resize(n);
+    y_ids_.resize(n * static_cast<std::size_t>(split_.targets));
     y = y_ids_.data();
   } else {
     y_floats_.resize(n * static_cast<std::size_t>(split_.targets));
@@ -139,6 +146,19 @@ void RowSource::read_checked(std::span<const rows::Run> runs, std::int64_t rows)
 void RowSource::check_x(std::span<const rows::Run> runs) const {
   if (split_.x_type == StorageType::kUint8) return;  // every byte value is a finite number
   const auto features = split_.features();
+  if (split_.x_type == StorageType::kInt32) {
+    // Batches carry x as float: token ids are exact below 2^24 only.
+    for (std::size_t i = 0; i < x_ints_.size(); ++i) {
+      const std::int64_t v = x_ints_[i];
+      if (v <= -kExactIntLimit || v >= kExactIntLimit) {
+        const auto j = static_cast<std::int64_t>(i) / features;
+        throw DataError(path_ + ": " + split_.x_path() + " row " + std::to_string(row_at(runs, j)) +
+                        ": token id " + std::to_string(v) + " (column " + std::to_string(static_cast<std::int64_t>(i) % features) +
+                        ") is not exact as float (|id| must be below 2^24)");
+      }
+    }
+    return;
+  }
   const std::size_t total = x_floats_.size();
   for (std::size_t i = 0; i < total; ++i) {
     if (!std::isfinite(x_floats_[i])) {
@@ -153,14 +173,15 @@ void RowSource::check_x(std::span<const rows::Run> runs) const {
 }
 
 void RowSource::check_labels(std::span<const rows::Run> runs, const std::int64_t* labels) const {
+  const auto per_row = split_.targets;  // 1, or t labels per row for y [N, t]
   std::int64_t j = 0;
   for (const auto& r : runs) {
-    for (std::int64_t k = 0; k < r.count; ++k, ++j) {
+    for (std::int64_t k = 0; k < r.count * per_row; ++k, ++j) {
       const auto v = labels[j];
       if (v < 0 || v >= num_classes_) {
-        throw DataError(path_ + ": " + split_.y_path() + " row " + std::to_string(r.first + k) +
-                        ": label " + std::to_string(v) + " outside [0, " +
-                        std::to_string(num_classes_) + ")");
+        throw DataError(path_ + ": " + split_.y_path() + " row " + std::to_string(r.first + k / per_row) +
+                        (per_row > 1 ? " (column " + std::to_string(k % per_row) + ")" : std::string()) +
+                        ": label " + std::to_string(v) + " outside [0, " + std::to_string(num_classes_) + ")");
       }
     }
   }
@@ -191,11 +212,13 @@ void RowSource::read_block(std::int64_t begin, std::int64_t count, float* x, flo
   if (split_.x_type == StorageType::kUint8) {
     const float scale = split_.scale;
     for (std::size_t i = 0; i < n * features; ++i) x[i] = static_cast<float>(x_bytes_[i]) * scale;
+  } else if (split_.x_type == StorageType::kInt32) {
+    for (std::size_t i = 0; i < n * features; ++i) x[i] = static_cast<float>(x_ints_[i]);  // exact: checked
   } else if (n > 0) {
     std::memcpy(x, x_floats_.data(), n * features * sizeof(float));
   }
   if (split_.task == Task::kClassification) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(y_ids_[i]);
+    for (std::size_t i = 0; i < y_ids_.size(); ++i) y[i] = static_cast<float>(y_ids_[i]);
   } else if (n > 0) {
     std::memcpy(y, y_floats_.data(), y_floats_.size() * sizeof(float));
   }
@@ -235,11 +258,14 @@ void RowSource::read_rows(std::span<const std::int64_t> rows, float* x, float* y
     if (split_.x_type == StorageType::kUint8) {
       const std::uint8_t* xi = x_bytes_.data() + j * features;
       for (std::size_t f = 0; f < features; ++f) xo[f] = static_cast<float>(xi[f]) * scale;
+    } else if (split_.x_type == StorageType::kInt32) {
+      const std::int32_t* xi = x_ints_.data() + j * features;
+      for (std::size_t f = 0; f < features; ++f) xo[f] = static_cast<float>(xi[f]);  // exact: checked
     } else {
       std::memcpy(xo, x_floats_.data() + j * features, features * sizeof(float));
     }
     if (split_.task == Task::kClassification) {
-      y[dst] = static_cast<float>(y_ids_[j]);
+      for (std::size_t k = 0; k < targets; ++k) y[dst * targets + k] = static_cast<float>(y_ids_[j * targets + k]);
     } else {
       std::memcpy(y + dst * targets, y_floats_.data() + j * targets, targets * sizeof(float));
     }

@@ -4,8 +4,9 @@
 //   src.read_block(0, 4096, x, y);                 // rows [0, 4096)
 //   src.read_rows(rows, x, y);                     // any rows, in the given order
 //
-// x is written as [n, features] float (uint8 * scale converted), y as [n, targets]
-// float (class ids as floats). Every row read is checked: NaN/Inf in x or in
+// x is written as [n, features] float (uint8 * scale converted; int32 token ids
+// converted exactly, |id| < 2^24 checked), y as [n, targets] float (class ids as
+// floats; targets is t for per-token class ids [N, t]). Every row read is checked: NaN/Inf in x or in
 // regression targets, labels outside [0, num_classes) throw DataError naming the
 // file, the dataset and the file row (the smallest bad row of the request).
 // With Access::kRandom, y of the whole split is read (and checked) at construction.
@@ -65,6 +66,7 @@ class RowSource {
   // Staging in sorted row order (the file's order), converted into the caller's order.
   std::vector<std::uint8_t> x_bytes_;
   std::vector<float> x_floats_;
+  std::vector<std::int32_t> x_ints_;  // int32 token ids
   std::vector<std::int64_t> y_ids_;
   std::vector<float> y_floats_;
   std::vector<std::int64_t> order_;   // order_[j]: position in the request of sorted row j

@@ -101,7 +101,7 @@ struct ShardReader::Impl {
     Shape full{part.count};
     for (int i = 0; i < xs.rank(); ++i) full.push_back(xs[i]);
     s.batch.x = View<const float>{s.x.data(), full};
-    s.batch.y = split.task == Task::kClassification
+    s.batch.y = split.task == Task::kClassification && split.y_rank == 1
                     ? View<const float>{s.y.data(), Shape{part.count}}
                     : View<const float>{s.y.data(), Shape{part.count, split.targets}};
     s.batch.size = part.count;

@@ -40,10 +40,12 @@ class GroupCopier {
       : s_(s), path_(in_path) {
     x_ = hdf5::open_dataset(in_file, s.x_path(), read_errors(in_path));
     y_ = hdf5::open_dataset(in_file, s.y_path(), read_errors(in_path));
-    x_out_type_ = s.x_type == StorageType::kUint8 ? StorageType::kUint8 : StorageType::kFloat32;
-    x_elem_ = x_out_type_ == StorageType::kUint8 ? 1 : sizeof(float);
-    y_elem_ = s.task == Task::kClassification ? sizeof(std::int64_t)
-                                              : sizeof(float) * static_cast<std::size_t>(s.targets);
+    // uint8 and int32 token ids are copied as stored; float64 becomes float32.
+    x_out_type_ = s.x_type == StorageType::kUint8 || s.x_type == StorageType::kInt32 ? s.x_type
+                                                                                       : StorageType::kFloat32;
+    x_elem_ = x_out_type_ == StorageType::kUint8 ? 1 : sizeof(float);  // int32 is 4 bytes too
+    y_elem_ = (s.task == Task::kClassification ? sizeof(std::int64_t) : sizeof(float)) *
+              static_cast<std::size_t>(s.targets);
   }
 
   std::unique_ptr<SplitWriter> writer(hid_t out, const std::string& name) const {
@@ -62,7 +64,11 @@ class GroupCopier {
       xin.resize(static_cast<std::size_t>(n) * row_x);
       yin.resize(static_cast<std::size_t>(n) * y_elem_);
       try {
-        rows::read_block(x_.get(), at, n, x_elem_ == 1 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, xin.data());
+        rows::read_block(x_.get(), at, n,
+                         x_out_type_ == StorageType::kUint8   ? H5T_NATIVE_UINT8
+                         : x_out_type_ == StorageType::kInt32 ? H5T_NATIVE_INT32
+                                                              : H5T_NATIVE_FLOAT,
+                         xin.data());
         rows::read_block(y_.get(), at, n,
                        s_.task == Task::kClassification ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT,
                        yin.data());
@@ -215,6 +221,10 @@ DatasetInfo split_dataset(const SplitOptions& o) {
   }
   if (o.stratify && info.task != Task::kClassification) {
     throw ArgumentError("--stratify needs class ids; " + o.input + " holds regression targets");
+  }
+  if (o.stratify && info.splits.front().y_rank == 2) {
+    throw ArgumentError("--stratify needs one class id per row; " + o.input + " holds one per token ([N, " +
+                        std::to_string(info.splits.front().targets) + "])");
   }
   AtomicOutput out(o.output, o.force);
   validate_dataset(info);  // NaN/Inf, labels: refuse bad data before writing anything

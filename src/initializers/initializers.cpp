@@ -78,6 +78,10 @@ const std::vector<std::string>& names() {
 }
 
 Initializer parse(const std::string& name) {
+  // Keras' short aliases (keras.initializers.get): "uniform" is RandomUniform(-0.05,
+  // 0.05), Embedding's default; "normal" is RandomNormal(0, 0.05).
+  if (name == "uniform") return parse("random_uniform");
+  if (name == "normal") return parse("random_normal");
   const auto& all = names();
   if (std::find(all.begin(), all.end(), name) == all.end()) {
     std::string list;

@@ -4,6 +4,7 @@
 #include "dtrain/layers/attention.hpp"
 #include "dtrain/layers/conv.hpp"
 #include "dtrain/layers/core.hpp"
+#include "dtrain/layers/embedding.hpp"
 #include "dtrain/layers/merge.hpp"
 #include "dtrain/layers/normalization.hpp"
 #include "dtrain/layers/recurrent.hpp"
@@ -150,6 +151,16 @@ std::shared_ptr<Layer> gru(const Config& c, const std::string& owner) {
   return std::make_shared<RecurrentLayer>(o);
 }
 
+std::shared_ptr<Layer> embedding(const Config& c, const std::string& owner) {
+  c.check_keys({"name", "input_dim", "output_dim", "embeddings_initializer"}, owner);
+  EmbeddingOptions o;
+  o.name = c.get_string_or("name", "", owner);
+  o.input_dim = c.get_int("input_dim", owner);
+  o.output_dim = c.get_int("output_dim", owner);
+  o.embeddings_initializer = c.get_string_or("embeddings_initializer", o.embeddings_initializer, owner);
+  return std::make_shared<EmbeddingLayer>(o);
+}
+
 std::shared_ptr<Layer> dropout(const Config& c, const std::string& owner) {
   c.check_keys({"name", "rate", "seed"}, owner);
   DropoutOptions o;
@@ -210,6 +221,17 @@ const std::vector<std::pair<std::string, Factory>>& table() {
          c.check_keys({"name"}, owner);
          return std::make_shared<GlobalAveragePooling2DLayer>(c.get_string_or("name", "", owner));
        }},
+      {"GlobalAveragePooling1D",
+       [](const Config& c, const std::string& owner) -> std::shared_ptr<Layer> {
+         c.check_keys({"name", "data_format"}, owner);
+         const auto format = c.get_string_or("data_format", "channels_last", owner);
+         if (format != "channels_last") {
+           throw ArgumentError(owner + ": data_format must be 'channels_last' (the only layout dtrain has), got '" +
+                               format + "'");
+         }
+         return std::make_shared<GlobalAveragePooling1DLayer>(c.get_string_or("name", "", owner));
+       }},
+      {"Embedding", embedding},
       {"BatchNormalization", batch_norm},
       {"LayerNormalization", layer_norm},
       {"RMSNormalization", rms_norm},

@@ -19,7 +19,7 @@ std::int64_t Hdf5BatchSource::max_local_batch() const {
 
 Shape Hdf5BatchSource::y_sample_shape() const {
   const auto& s = reader_.split();
-  if (s.task == data::Task::kRegression) return Shape{s.targets};
+  if (s.task == data::Task::kRegression || s.y_rank == 2) return Shape{s.targets};  // [k] targets, [t] ids
   return Shape{};
 }
 

@@ -19,7 +19,7 @@ namespace dtrain::data {
 
 struct Batch {
   View<const float> x;           // [size, sample_shape...]
-  View<const float> y;           // [size] class ids as floats, or [size, k] targets
+  View<const float> y;           // [size] or [size, t] class ids as floats, or [size, k] targets
   std::int64_t size = 0;         // samples on this rank (0 is possible, e.g. on the last step)
   std::int64_t global_size = 0;  // samples in this step over all ranks
   std::int64_t offset = 0;       // where this rank's samples start in the global batch

@@ -6,9 +6,9 @@
 //   auto hist = data::class_histogram(info, "train");   // 10 counts
 //
 // Layout (data/README.md has the h5py recipe): groups /train, /test and optional /val,
-// each with x ([N, features...], float32, or uint8 with a float `scale` attribute:
-// value = float(stored) * scale) and y (integer class ids [N], or float32 targets
-// [N, k]). An "unsplit" file holds /x and /y at the root instead (what the importers
+// each with x ([N, features...], float32, int32 token ids [N, t], or uint8 with a
+// float `scale` attribute: value = float(stored) * scale) and y (integer class ids
+// [N], or [N, t] per token, or float32 targets [N, k]). An "unsplit" file holds /x and /y at the root instead (what the importers
 // write without test files; `dtrain data split` turns it into /train + /test [+ /val]).
 // Root attributes: format = "dtrain-dataset", format_version, num_classes
 // (classification), source, and after a split split_seed, test_fraction,
@@ -29,8 +29,10 @@ inline constexpr const char* kDatasetFormat = "dtrain-dataset";
 inline constexpr std::int64_t kDatasetFormatVersion = 1;
 
 // How x is stored in the file (it is always float32 once read).
-enum class StorageType { kFloat32, kFloat64, kUint8 };
-const char* storage_type_name(StorageType t);  // "float32", "float64", "uint8"
+// kInt32: token ids for Embedding, converted to float when read: exact below 2^24
+// (a larger value is a DataError naming the row), because batches carry float x.
+enum class StorageType { kFloat32, kFloat64, kUint8, kInt32 };
+const char* storage_type_name(StorageType t);  // "float32", "float64", "uint8", "int32"
 
 enum class Task { kClassification, kRegression };
 
@@ -42,9 +44,10 @@ struct SplitInfo {
   StorageType x_type = StorageType::kFloat32;
   float scale = 1.0f;          // uint8 x: value = float(stored) * scale; else 1
   Task task = Task::kClassification;
-  std::int64_t targets = 1;    // regression: k (y is [N, k] or [N] for k = 1); else 1
+  std::int64_t targets = 1;    // regression: k (y is [N, k] or [N] for k = 1); class ids:
+                               // 1 for y [N], t for y [N, t] (one id per token)
   std::string y_dtype;         // y as stored: "int64", "int32", "uint8", "float32", "float64", ...
-  int y_rank = 1;              // 1: y is [N]; 2: [N, k]
+  int y_rank = 1;              // 1: y is [N]; 2: [N, k] targets or [N, t] class ids
 
   std::string x_path() const;  // "/train/x" or "/x"
   std::string y_path() const;
@@ -88,6 +91,13 @@ void validate_dataset(const DatasetInfo& info);
 // The same for rows [begin, end) of one split (a rank checks its stripe with it).
 void validate_rows(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin,
                    std::int64_t end);
+
+// Token ids for an Embedding of `limit` rows: streams x of rows [begin, end) of a
+// split (a rank checks its stripe) and throws DataError at the first value that is
+// not a whole number in [0, limit): "<user>: <file> /train/x row R (column C): token
+// id V outside [0, limit)". `user` names the layer, e.g. "Embedding 'embedding'".
+void check_token_ids(const DatasetInfo& info, const SplitInfo& split, std::int64_t begin, std::int64_t end,
+                     std::int64_t limit, const std::string& user);
 
 // Number of rows per class id of a classification split (streams y).
 std::vector<std::int64_t> class_histogram(const DatasetInfo& info, const std::string& split);

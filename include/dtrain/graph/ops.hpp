@@ -56,6 +56,15 @@ template <class T> NodeId mean(Graph<T>& g, NodeId x, int axis);
 template <class T> NodeId softmax(Graph<T>& g, NodeId x);
 template <class T> NodeId log_softmax(Graph<T>& g, NodeId x);
 
+// Lookup: ids [b, ...] (whole numbers carried as T; exact below 2^24 in float),
+// table [rows, dim] -> [b, ..., dim], out[i] = table[ids[i]] (Keras Embedding). An id
+// that is not a whole number in [0, rows) throws ArgumentError naming `owner`, the
+// batch row (global: row_offset + local row), the position and the value. Backward
+// adds dout rows into the table rows (no gradient for ids), each table row summed in
+// token order: deterministic whatever the thread count.
+template <class T>
+NodeId embedding(Graph<T>& g, NodeId ids, NodeId table, const std::string& owner = "embedding");
+
 // Shape
 // New shape of the dims after the batch dimension (Keras' Reshape target_shape).
 template <class T> NodeId reshape(Graph<T>& g, NodeId x, const std::vector<std::int64_t>& target);

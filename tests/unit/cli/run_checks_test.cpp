@@ -99,6 +99,35 @@ TEST_F(RunChecksTest, OutputUnitsMustBeOnePerClassOrTarget) {
              "mean_squared_error compares the output with a label of the same shape");
 }
 
+// Token data: x [100, 6] token ids, y [100, 6] one class id per token, 3 classes.
+data::DatasetInfo tokens() {
+  auto d = dataset(kIds);
+  d.splits[0].sample_shape = Shape{6};
+  d.splits[0].targets = 6;
+  d.splits[0].y_rank = 2;
+  return d;
+}
+
+std::string embedding_config(const std::string& units) {
+  return "data: {file: d.h5}\nmodel:\n  layers:\n    - Embedding: {name: tok, input_dim: 3, output_dim: 4}\n"
+         "    - Dense: {units: " +
+         units + "}\ncompile: " + kSparse + "\nfit:\n  epochs: 1\n";
+}
+
+TEST_F(RunChecksTest, PerTokenLabelsNeedOneUnitPerClassForEveryToken) {
+  EXPECT_EQ(check(embedding_config("3"), tokens()), "");
+  EXPECT_HAS(check(embedding_config("5"), tokens()),
+             "job.yaml: the output layer 'dense' (Dense, output [6, 5]) does not fit d.h5 /train/y, which holds "
+             "class ids ([100, 6], 3 classes): sparse_categorical_crossentropy needs an output [6, 3], one unit per "
+             "class for every token");
+  // A per-sequence output (GlobalAveragePooling1D) for per-token labels.
+  const auto pooled = "data: {file: d.h5}\nmodel:\n  layers:\n    - Embedding: {input_dim: 3, output_dim: 4}\n"
+                      "    - GlobalAveragePooling1D: {}\n    - Dense: {units: 3}\ncompile: " +
+                      kSparse + "\nfit:\n  epochs: 1\n";
+  EXPECT_HAS(check(pooled, tokens()), "(Dense, output [3]) does not fit d.h5 /train/y, which holds class ids "
+                                      "([100, 6], 3 classes): sparse_categorical_crossentropy needs an output [6, 3]");
+}
+
 TEST_F(RunChecksTest, TheLossMustFitTheLabelType) {
   EXPECT_HAS(check(config("2", kSparse), dataset(kTargets)),
              "job.yaml: compile.loss: sparse_categorical_crossentropy needs integer class ids, but d.h5 /train/y holds "

@@ -49,6 +49,9 @@ class H5Writer {
   void ints(const std::string& name, std::vector<hsize_t> dims, const std::vector<std::int64_t>& v) {
     write(name, dims, H5T_STD_I64LE, H5T_NATIVE_INT64, v.data());
   }
+  void int32s(const std::string& name, std::vector<hsize_t> dims, const std::vector<std::int32_t>& v) {
+    write(name, dims, H5T_STD_I32LE, H5T_NATIVE_INT32, v.data());
+  }
   void bytes(const std::string& name, std::vector<hsize_t> dims, const std::vector<std::uint8_t>& v) {
     write(name, dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, v.data());
   }

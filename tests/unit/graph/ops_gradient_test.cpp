@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ostream>
 #include <vector>
@@ -118,6 +119,19 @@ TEST(OpGradient, MatMul) {
     EXPECT_GRADIENTS_OK(check_gradients({{m, k}, {k, n}},
                                         [](auto& g, const Ids& in) { return graph::matmul(g, in[0], in[1]); }));
   }
+}
+
+// embedding: d(table) only (ids are held fixed: a step of h would make them
+// fractional); ids repeat, and [2, 3, 2] ids give a rank-4 output.
+TEST(OpGradient, EmbeddingWithRepeatedIds) {
+  GradCheckOptions o;
+  o.constant_inputs = {0};
+  const std::vector<double> ids = {3, 0, 3, 3, 1, 0, 2, 3, 0, 0, 1, 3};
+  const auto r = check_gradients(
+      {{2, 3, 2}, {4, 5}}, [](auto& g, const Ids& in) { return graph::embedding(g, in[0], in[1]); }, o,
+      [&](Graph<double>& g, const Ids& in) { std::copy(ids.begin(), ids.end(), g.value(in[0]).data); });
+  EXPECT_GRADIENTS_OK(r);
+  EXPECT_EQ(r.checked, 20u);
 }
 
 TEST(OpGradient, MatMulAcrossSeveralRowBlocks) {
