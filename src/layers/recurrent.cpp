@@ -7,33 +7,37 @@
 
 namespace dtrain::layers {
 
-RecurrentLayer::RecurrentLayer(SimpleRNNOptions o) : LayerBase(o.name), kind_(Kind::kSimpleRNN) {
-  o_.units = o.units;
-  o_.activation = o.activation;
-  o_.use_bias = o.use_bias;
-  o_.kernel_initializer = o.kernel_initializer;
-  o_.recurrent_initializer = o.recurrent_initializer;
-  o_.bias_initializer = o.bias_initializer;
-  o_.unit_forget_bias = false;
-  o_.return_sequences = o.return_sequences;
+namespace {
+
+// The layer keeps LSTMOptions, the union of the three option sets: the fields
+// SimpleRNN and GRU share with it, no forget-gate bias.
+template <class O>
+LSTMOptions as_union(const O& o) {
+  LSTMOptions u;
+  u.units = o.units;
+  u.activation = o.activation;
+  if constexpr (requires { o.recurrent_activation; }) u.recurrent_activation = o.recurrent_activation;
+  u.use_bias = o.use_bias;
+  u.kernel_initializer = o.kernel_initializer;
+  u.recurrent_initializer = o.recurrent_initializer;
+  u.bias_initializer = o.bias_initializer;
+  u.unit_forget_bias = false;
+  u.return_sequences = o.return_sequences;
+  return u;
+}
+
+}  // namespace
+
+RecurrentLayer::RecurrentLayer(SimpleRNNOptions o) : LayerBase(o.name), kind_(Kind::kSimpleRNN), o_(as_union(o)) {
   check();
 }
 
 RecurrentLayer::RecurrentLayer(LSTMOptions o) : LayerBase(o.name), kind_(Kind::kLSTM), o_(std::move(o)) { check(); }
 
-RecurrentLayer::RecurrentLayer(GRUOptions o) : LayerBase(o.name), kind_(Kind::kGRU) {
+RecurrentLayer::RecurrentLayer(GRUOptions o) : LayerBase(o.name), kind_(Kind::kGRU), o_(as_union(o)) {
   if (!o.reset_after) {
     throw ArgumentError(what() + ": only reset_after=True (Keras 3's default) is supported, got reset_after=False");
   }
-  o_.units = o.units;
-  o_.activation = o.activation;
-  o_.recurrent_activation = o.recurrent_activation;
-  o_.use_bias = o.use_bias;
-  o_.kernel_initializer = o.kernel_initializer;
-  o_.recurrent_initializer = o.recurrent_initializer;
-  o_.bias_initializer = o.bias_initializer;
-  o_.unit_forget_bias = false;
-  o_.return_sequences = o.return_sequences;
   check();
 }
 
