@@ -7,6 +7,7 @@
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "support/grad_check.hpp"
+#include "support/graph_values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,10 +57,7 @@ TEST(Attention, ACausalFirstQueryCopiesTheFirstValue) {
   g.plan(2);
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(-3, 3);
-  for (auto id : {q, k, v}) {
-    auto t = g.value(id);
-    for (std::int64_t i = 0; i < t.size(); ++i) t.data[i] = u(rng);
-  }
+  testing::fill_values(g, {q, k, v}, rng, u);
   g.forward();
   for (std::int64_t b = 0; b < 2; ++b) {
     for (std::int64_t h = 0; h < 2; ++h) {
@@ -108,10 +106,7 @@ std::vector<float> run_attention(int threads) {
     g.plan(13);
     std::mt19937 rng(4);
     std::normal_distribution<float> nd(0.0f, 1.5f);
-    for (auto id : {q, k, v, p}) {
-      auto t = g.value(id);
-      for (std::int64_t i = 0; i < t.size(); ++i) t.data[i] = nd(rng);
-    }
+    testing::fill_values(g, {q, k, v, p}, rng, nd);
     g.forward(true);
     g.backward(loss);
     for (auto id : {y}) r.insert(r.end(), g.value(id).data, g.value(id).data + g.value(id).size());

@@ -7,6 +7,7 @@
 #include "dtrain/kernels/im2col.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "support/grad_check.hpp"
+#include "support/graph_values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -440,10 +441,7 @@ TEST(ConvReference, ManyBlocksAndSlotsAndSmallerBatches) {
       g.plan(c.b);
       std::mt19937_64 rng(9);
       std::uniform_real_distribution<double> u(-1, 1);
-      for (auto id : {x, k, p}) {
-        auto v = g.value(id);
-        for (std::int64_t i = 0; i < v.size(); ++i) v.data[i] = u(rng);
-      }
+      testing::fill_values(g, {x, k, p}, rng, u);
       for (std::int64_t batch : {c.b, std::int64_t{5}}) {
         g.set_batch(batch);
         g.forward();
@@ -491,11 +489,8 @@ CnnRun run_cnn(int threads, bool valid_conv2 = false) {
     g.plan(21);
     std::mt19937 rng(11);
     std::normal_distribution<float> nd(0.f, 0.3f);
-    for (auto& v : g.parameter_values()) v = nd(rng);
-    for (auto id : {x, p}) {
-      auto v = g.value(id);
-      for (std::int64_t i = 0; i < v.size(); ++i) v.data[i] = nd(rng);
-    }
+    testing::fill_parameters(g, rng, nd);
+    testing::fill_values(g, {x, p}, rng, nd);
     g.forward();
     g.backward(loss);
     r.out.assign(g.value(h).data, g.value(h).data + g.value(h).size());

@@ -8,6 +8,7 @@
 #include "dtrain/graph/ops.hpp"
 #include "dtrain/kernels/parallel.hpp"
 #include "support/grad_check.hpp"
+#include "support/graph_values.hpp"
 
 #include <gtest/gtest.h>
 
@@ -218,11 +219,8 @@ BnRun run_batch_norm(int threads) {
     g.plan(300);
     std::mt19937 rng(4);
     std::normal_distribution<float> nd(0.5f, 2.0f);
-    for (auto& v : g.parameter_values()) v = nd(rng);
-    for (auto id : {x, p}) {
-      auto v = g.value(id);
-      for (std::int64_t i = 0; i < v.size(); ++i) v.data[i] = nd(rng);
-    }
+    testing::fill_parameters(g, rng, nd);
+    testing::fill_values(g, {x, p}, rng, nd);
     g.forward(true);
     g.backward(loss);
     r.out.assign(g.value(y).data, g.value(y).data + g.value(y).size());
