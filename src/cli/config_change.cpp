@@ -20,10 +20,6 @@ bool operational(const std::string& key) {
   return keys.count(key) || key.starts_with("checkpoint.");
 }
 
-bool under(const std::string& key, const std::string& prefix) {
-  return key == prefix || (key.starts_with(prefix) && (key[prefix.size()] == '.' || key[prefix.size()] == '['));
-}
-
 // The saved state cannot follow these: another optimizer has other slots, another
 // layer type other weights (or the same ones meaning something else).
 bool structural(const std::string& key) {
@@ -76,7 +72,7 @@ std::vector<ConfigChange> accept_changes(const std::vector<ConfigChange>& change
   for (const auto& c : changes) {
     const auto line = c.key + ": " + c.saved + " (checkpoint) → " + c.current + " (" + source(c.key, overrides) + ")";
     const bool allow = epochs_grow(c) || std::any_of(allowed.begin(), allowed.end(),
-                                                     [&](const std::string& a) { return under(c.key, a); });
+                                                     [&](const std::string& a) { return key_under(c.key, a); });
     if (structural(c.key)) {
       impossible += (impossible.empty() ? "" : "; ") + line;
     } else if (allow) {

@@ -382,11 +382,14 @@ optimizers::OptimizerConfig read_optimizer(const Reader& r, const YAML::Node& no
 
 }  // namespace
 
+bool key_under(const std::string& key, const std::string& prefix) {
+  return key == prefix || key.starts_with(prefix + ".") || key.starts_with(prefix + "[");
+}
+
 const std::string* override_of(const std::vector<std::string>& overrides, const std::string& key) {
   const std::string* found = nullptr;
   for (const auto& o : overrides) {
-    const auto path = o.substr(0, o.find('='));
-    if (key == path || key.starts_with(path + ".") || key.starts_with(path + "[")) found = &o;
+    if (key_under(key, o.substr(0, o.find('=')))) found = &o;
   }
   return found;
 }

@@ -80,6 +80,10 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 // a value so given as "--set NAME=VALUE", not by a line of the file.
 const std::string* override_of(const std::vector<std::string>& overrides, const std::string& key);
 
+// `key` is `prefix` or a key below it: "data.batch_size" and "model.layers[1].units"
+// are under "data" and "model.layers"; "data.batch_size" is not under "data.batch".
+bool key_under(const std::string& key, const std::string& prefix);
+
 // Every setting of the resolved config (defaults included) by its YAML key:
 // "data.batch_size" -> "128", "model.layers[1].units" -> "256" (layer i of the
 // config is model.layers[i]; its type is model.layers[i].type). Checkpoints keep
